@@ -1,0 +1,90 @@
+"""Job configuration: one frozen, validated object built at the edge (cli.py) and passed down.
+
+Environment variables give deployment defaults (ASCOLTO_BOOTSTRAP_SERVERS, ASCOLTO_TOPIC,
+ASCOLTO_WAREHOUSE, ASCOLTO_METRICS_PORT); flags override them. Validation happens before
+anything starts and says what to change.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+DEFAULT_TOPIC = "social.events"
+DEFAULT_WAREHOUSE = "var/ascolto.duckdb"
+DEFAULT_METRICS_PORT = 9464
+LOCAL_RUNNERS = ("FnApiRunner",)
+
+
+class ConfigError(ValueError):
+    """A flag or setting that cannot work; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    bootstrap_servers: str
+    topic: str = DEFAULT_TOPIC
+    warehouse: str = DEFAULT_WAREHOUSE
+    window_seconds: int = 60
+    allowed_lateness_seconds: int = 300
+    dedup_retention_seconds: int = 24 * 3600
+    max_batch_records: int = 100_000
+    chunk_records: int = 2_000
+    metrics_port: int = DEFAULT_METRICS_PORT  # 0: no endpoint
+    group_id: str = "ascolto"
+    idle_sleep_seconds: float = 1.0
+    runner: str = "FnApiRunner"
+
+    def validate(self) -> "JobConfig":
+        if not self.bootstrap_servers:
+            raise ConfigError("no Kafka broker given: pass --bootstrap-servers HOST:PORT or set ASCOLTO_BOOTSTRAP_SERVERS")
+        for hp in self.bootstrap_servers.split(","):
+            host, _, port = hp.rpartition(":")
+            if not host or not port.isdigit():
+                raise ConfigError(f"--bootstrap-servers: {hp!r} is not HOST:PORT")
+        if not self.topic:
+            raise ConfigError("--topic must not be empty")
+        if self.window_seconds <= 0 or 86400 % self.window_seconds:
+            raise ConfigError(f"--window-seconds {self.window_seconds}: must be positive and divide a day (60, 300, 3600...)")
+        if self.allowed_lateness_seconds < 0:
+            raise ConfigError("--allowed-lateness-seconds must be 0 or more")
+        if self.dedup_retention_seconds < self.window_seconds + self.allowed_lateness_seconds:
+            raise ConfigError(
+                f"--dedup-retention-seconds {self.dedup_retention_seconds} must be at least window + allowed lateness "
+                f"({self.window_seconds + self.allowed_lateness_seconds}), or an expired id could be counted twice"
+            )
+        if self.max_batch_records < 1:
+            raise ConfigError("--max-batch-records must be at least 1")
+        if not 1 <= self.chunk_records <= self.max_batch_records:
+            raise ConfigError("--chunk-records must be between 1 and --max-batch-records")
+        if not 0 <= self.metrics_port <= 65535:
+            raise ConfigError(f"--metrics-port {self.metrics_port}: use 0 (no endpoint) or a port up to 65535")
+        if self.runner not in LOCAL_RUNNERS:
+            raise ConfigError(
+                f"--runner {self.runner}: the embedded driver runs on {', '.join(LOCAL_RUNNERS)}; "
+                "streaming runners (Flink, Dataflow, Spark) are not wired yet"
+            )
+        if not self.warehouse.startswith(("postgresql://", "postgres://")):
+            parent = Path(self.warehouse).expanduser().resolve().parent
+            if parent.exists() and not os.access(parent, os.W_OK):
+                raise ConfigError(f"--warehouse {self.warehouse}: directory {parent} is not writable")
+        else:
+            raise ConfigError("--warehouse: PostgreSQL is not supported by the driver yet; pass a DuckDB file path")
+        return self
+
+
+def env_defaults() -> dict[str, object]:
+    """Deployment settings from the environment (read once, at the edge)."""
+    out: dict[str, object] = {}
+    names = {f.name for f in fields(JobConfig)}
+    for key, env in (("bootstrap_servers", "ASCOLTO_BOOTSTRAP_SERVERS"), ("topic", "ASCOLTO_TOPIC"),
+                     ("warehouse", "ASCOLTO_WAREHOUSE"), ("metrics_port", "ASCOLTO_METRICS_PORT")):
+        if key in names and os.environ.get(env):
+            out[key] = os.environ[env]
+    if "metrics_port" in out:
+        try:
+            out["metrics_port"] = int(str(out["metrics_port"]))
+        except ValueError:
+            raise ConfigError(f"ASCOLTO_METRICS_PORT={out['metrics_port']!r} is not a port number") from None
+    return out

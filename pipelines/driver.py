@@ -1,0 +1,210 @@
+"""The embedded driver: Beam's batch runner over Kafka micro-batches, committed exactly once.
+
+One micro-batch:
+
+1. plan: per partition, ``[next_offset, next_offset + share of --max-batch-records)`` from the
+   warehouse's committed offsets (the broker's own offsets are never trusted: Tansu forgets
+   them on restart);
+2. run the engagement graph (``engagement.build_engagement``) on those ranges with the
+   FnApiRunner; the reader stops where the log ends;
+3. check the accounting: consumed == accepted + duplicates + late + dead letters, or refuse;
+4. commit results, dedup state, watermarks and offsets in one warehouse transaction;
+5. mirror offsets into the consumer group (for lag tools) and update the metrics.
+
+A crash anywhere before step 4's COMMIT replays the same offsets on restart, and since
+lateness and dedup depend only on the log (see ``transforms/lateness.py``), the replay
+produces the same rows: nothing lost, nothing doubled.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from pipelines.catalog import Catalog
+from pipelines.config import JobConfig
+from pipelines.engagement import EngagementOutputs, build_engagement
+from pipelines.io.kafka import KafkaSettings, KafkaUnavailable, commit_group_offsets, topic_partitions
+from pipelines.io.metrics import PipelineMetrics
+from pipelines.io.staging import WriteToStaging, read_staged
+from pipelines.io.warehouse import BatchOutputs, DuckDBWarehouse
+from pipelines.transforms.read import OffsetRangePlan
+
+log = logging.getLogger("ascolto.driver")
+
+
+class AccountingError(RuntimeError):
+    """A micro-batch's outputs do not add up to what it read: it is not committed."""
+
+
+@dataclass
+class BatchReport:
+    batch_id: int
+    consumed: int
+    accepted: int
+    duplicates: int
+    late: int
+    dead_letters: int
+    window_rows: int
+    lag: dict[int, int]
+    pipeline_seconds: float
+    commit_seconds: float
+    watermark_ms: int | None
+
+    @property
+    def seconds(self) -> float:
+        return self.pipeline_seconds + self.commit_seconds
+
+
+@dataclass
+class RunTotals:
+    batches: int = 0
+    consumed: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    late: int = 0
+    dead_letters: int = 0
+    seconds: float = 0.0
+    lag: dict[int, int] = field(default_factory=dict)
+
+    def add(self, r: BatchReport) -> None:
+        self.batches += 1
+        self.consumed += r.consumed
+        self.accepted += r.accepted
+        self.duplicates += r.duplicates
+        self.late += r.late
+        self.dead_letters += r.dead_letters
+        self.seconds += r.seconds
+        self.lag = r.lag
+
+
+class EmbeddedDriver:
+    def __init__(self, job: JobConfig, catalog: Catalog, warehouse: DuckDBWarehouse, metrics: PipelineMetrics | None = None):
+        self.job = job
+        self.catalog = catalog
+        self.warehouse = warehouse
+        self.metrics = metrics or PipelineMetrics()
+        self._consumer = KafkaSettings(job.bootstrap_servers).consumer(group_id=job.group_id)
+        self.partitions = topic_partitions(self._consumer, job.topic)
+
+    def close(self) -> None:
+        self._consumer.close()
+
+    def plan(self) -> OffsetRangePlan:
+        state = self.warehouse.source_state(self.job.topic)
+        share = math.ceil(self.job.max_batch_records / len(self.partitions))
+        ranges = {}
+        for p in self.partitions:
+            start = state[p].next_offset if p in state else 0
+            ranges[p] = (start, start + share)
+        return OffsetRangePlan(self.job.topic, ranges)
+
+    def run_batch(self) -> BatchReport:
+        job = self.job
+        started_at = datetime.now(timezone.utc)
+        t0 = time.perf_counter()
+        plan = self.plan()
+        state = self.warehouse.source_state(job.topic)
+        watermarks = {(job.topic, p): s.max_event_time_ms for p, s in state.items()}
+        staging = Path(tempfile.mkdtemp(prefix="ascolto-batch-"))
+        try:
+            options = PipelineOptions([f"--runner={job.runner}"])
+            with beam.Pipeline(options=options) as p:
+                outputs = build_engagement(p | "PlanOffsetRanges" >> beam.Create([plan]), job, self.catalog, watermarks,
+                                           self.warehouse.seen_ids_source())
+                for name in EngagementOutputs._fields:
+                    getattr(outputs, name) | f"Stage_{name}" >> WriteToStaging(staging, name)
+            out = BatchOutputs(
+                ranges=read_staged(staging, "ranges"),
+                watermarks=read_staged(staging, "watermarks"),
+                window_rows=read_staged(staging, "window_rows"),
+                events=[e for batch in read_staged(staging, "events") for e in batch],
+                accepted_ids=read_staged(staging, "accepted_ids"),
+                duplicates=read_staged(staging, "duplicates"),
+                late=read_staged(staging, "late"),
+                dead_letters=read_staged(staging, "dead_letters"),
+            )
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        pipeline_seconds = time.perf_counter() - t0
+        accounted = len(out.accepted_ids) + len(out.duplicates) + len(out.late) + len(out.dead_letters)
+        if accounted != out.consumed or len(out.events) != len(out.accepted_ids):
+            raise AccountingError(
+                f"batch read {out.consumed} records but accounts for {accounted} "
+                f"({len(out.accepted_ids)} accepted, {len(out.duplicates)} duplicates, {len(out.late)} late, "
+                f"{len(out.dead_letters)} dead letters); nothing was committed"
+            )
+        batch_id = self.warehouse.next_batch_id()
+        commit_seconds = 0.0
+        if out.consumed:
+            commit_seconds = self.warehouse.commit(
+                batch_id, job.topic, len(self.partitions), out, job.window_seconds, job.allowed_lateness_seconds,
+                job.dedup_retention_seconds, started_at, pipeline_seconds)
+            try:
+                commit_group_offsets(self._consumer, job.topic, {r.partition: r.end for r in out.ranges})
+            except Exception as exc:  # noqa: BLE001 - informational only; the warehouse holds the truth
+                log.warning("could not mirror offsets to consumer group %s: %s", job.group_id, exc)
+        report = BatchReport(
+            batch_id=batch_id, consumed=out.consumed, accepted=len(out.accepted_ids), duplicates=len(out.duplicates),
+            late=len(out.late), dead_letters=len(out.dead_letters), window_rows=len(out.window_rows),
+            lag={r.partition: max(0, r.highwater - r.end) for r in out.ranges},
+            pipeline_seconds=pipeline_seconds, commit_seconds=commit_seconds,
+            watermark_ms=self.warehouse.global_watermark_ms(job.topic, len(self.partitions)),
+        )
+        self._record_metrics(report, out)
+        return report
+
+    def _record_metrics(self, r: BatchReport, out: BatchOutputs) -> None:
+        m = self.metrics
+        for p, lag in r.lag.items():
+            m.consumer_lag.labels(str(p)).set(lag)
+        if not r.consumed:
+            return
+        m.consumed.inc(r.consumed)
+        m.accepted.inc(r.accepted)
+        m.late.inc(r.late)
+        m.batches.inc()
+        for d in out.duplicates:
+            m.duplicates.labels(d.kind).inc()
+        for d in out.dead_letters:
+            m.dead_letters.labels(d.reason).inc()
+        m.batch_duration.observe(r.seconds)
+        m.commit_duration.observe(r.commit_seconds)
+        m.last_commit.set(time.time())
+        if r.watermark_ms is not None:
+            m.watermark.set(r.watermark_ms / 1000)
+
+    def run(self, stop_when_idle: bool = False, max_batches: int | None = None,
+            should_stop: Callable[[], bool] = lambda: False,
+            on_batch: Callable[[BatchReport], None] | None = None) -> RunTotals:
+        totals = RunTotals()
+        while not should_stop():
+            try:
+                report = self.run_batch()
+            except KafkaUnavailable as exc:
+                log.warning("%s; retrying in %.0f s", exc, self.job.idle_sleep_seconds)
+                time.sleep(self.job.idle_sleep_seconds)
+                continue
+            if report.consumed:
+                totals.add(report)
+            else:
+                totals.lag = report.lag
+            if on_batch:
+                on_batch(report)
+            if max_batches is not None and totals.batches >= max_batches:
+                break
+            if not report.consumed:
+                if stop_when_idle:
+                    break
+                time.sleep(self.job.idle_sleep_seconds)
+        return totals

@@ -1,0 +1,1 @@
+"""The edges: Kafka in, warehouse and Prometheus out, and the embedded broker."""

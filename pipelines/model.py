@@ -1,0 +1,148 @@
+"""The element types that flow between the stages, and the closed sets they use.
+
+Elements are chunks, not single records: every DoFn works on a list of a few thousand
+records at a time, because per-element Python work is the cost everywhere in Beam's
+Python SDK (see ARCHITECTURE.md, "Performance").
+
+A decoded event is the plain ``dict`` that fastavro returns for ``schemas/social_event``,
+plus the keys below that carry where it came from (``kafka_*``) and what the stages
+added (``lang``, ``brands``, ``engagement_points``, ``reach``).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import NamedTuple
+
+
+class KafkaRecord(NamedTuple):
+    """One record as read from a topic partition; ``value`` is the untouched wire bytes."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes | None
+    value: bytes | None
+
+
+class RecordChunk(NamedTuple):
+    """Consecutive records of one partition, in offset order."""
+
+    topic: str
+    partition: int
+    records: list[KafkaRecord]
+
+
+class EventChunk(NamedTuple):
+    """Decoded events of one partition, in offset order (gaps where records were rejected)."""
+
+    topic: str
+    partition: int
+    events: list[dict]
+
+
+class ReadRange(NamedTuple):
+    """What a reader consumed from one partition: offsets ``[start, end)`` and the high watermark seen."""
+
+    topic: str
+    partition: int
+    start: int
+    end: int
+    highwater: int
+
+
+class PartitionWatermark(NamedTuple):
+    """The largest event time decoded so far from one partition (``-1`` before any event)."""
+
+    topic: str
+    partition: int
+    max_event_time_ms: int
+
+
+class DeadLetterReason(str, enum.Enum):
+    """Closed set of reasons a record becomes a dead letter. Used as a metric label."""
+
+    EMPTY_VALUE = "empty_value"
+    BAD_MAGIC_BYTE = "bad_magic_byte"
+    UNKNOWN_SCHEMA_ID = "unknown_schema_id"
+    MALFORMED_AVRO = "malformed_avro"
+    TRAILING_BYTES = "trailing_bytes"
+    INVALID_FIELD = "invalid_field"
+
+
+class DeadLetter(NamedTuple):
+    reason: str
+    message: str
+    step: str
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+class DuplicateKind(str, enum.Enum):
+    """Closed set of duplicate kinds. Used as a metric label."""
+
+    REDELIVERY = "redelivery"  # same event id seen before (this batch or an earlier one)
+
+
+class Duplicate(NamedTuple):
+    kind: str
+    event_id: str
+    topic: str
+    partition: int
+    offset: int
+
+
+class LateEvent(NamedTuple):
+    """An event whose window had closed (window end + allowed lateness <= partition watermark)."""
+
+    event_id: str
+    event_time_ms: int
+    window_start_ms: int
+    watermark_ms: int
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None
+
+
+class AcceptedEventId(NamedTuple):
+    """Dedup state written with the batch: one row per accepted event."""
+
+    event_id: str
+    event_time_ms: int
+    topic: str
+    partition: int
+    offset: int
+
+
+class WindowKey(NamedTuple):
+    window_start_ms: int
+    brand: str
+    platform: str
+    event_type: str
+    lang: str
+
+
+class WindowTotals(NamedTuple):
+    events: int
+    engagement_points: int
+    reach: int
+    impressions: int
+
+
+class WindowRow(NamedTuple):
+    """One aggregate row of one micro-batch (a delta to add to the warehouse row)."""
+
+    key: WindowKey
+    totals: WindowTotals
+
+
+PLATFORMS = ("facebook", "instagram", "x", "linkedin", "youtube", "tiktok", "telegram", "review_site", "other")
+EVENT_TYPES = ("post", "comment", "reply", "reaction", "share", "mention", "review", "direct_message", "view")
+DEVICES = ("mobile", "desktop", "unknown")
+UNATTRIBUTED_BRAND = "unattributed"
+UNKNOWN_LANG = "unknown"
