@@ -1,0 +1,46 @@
+# Ascolto: every entry point a person or CI uses. `make demo` and `make test` set up
+# everything they need on a fresh machine (a virtualenv with the package, and Debian's
+# prometheus package for promtool and the server used by tests).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: install system-deps demo test test-fast bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# promtool and a Prometheus server for the rule and scrape tests.
+system-deps:
+	@command -v promtool >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's prometheus package (promtool + server)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; \
+	    systemctl stop prometheus >/dev/null 2>&1 || pkill -x prometheus || true; \
+	  else \
+	    echo "promtool is missing: run 'sudo apt-get install -y prometheus'"; exit 1; \
+	  fi; }
+
+demo: install
+	$(BIN)/ascolto demo
+
+test: install system-deps
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python tests/benchmarks/bench_pipeline.py
+
+lint: install
+	$(BIN)/ruff check pipelines tests
+	$(BIN)/ruff format --check pipelines tests
+
+clean:
+	rm -rf $(VENV) var build dist *.egg-info .pytest_cache

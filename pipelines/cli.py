@@ -1,0 +1,250 @@
+"""The ``ascolto`` command: the edge where flags and environment become typed configuration.
+
+Subcommands: ``demo``, ``produce``, ``run``, ``broker``, ``summary``. User mistakes (bad
+flags, unreachable broker, unusable warehouse) end with one ``ascolto: error: ...`` line and
+exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from pipelines.catalog import CatalogError
+from pipelines.config import DEFAULT_TOPIC, DEFAULT_WAREHOUSE, ConfigError, JobConfig, env_defaults
+from pipelines.io.broker import BrokerError
+from pipelines.io.kafka import KafkaUnavailable
+from pipelines.io.warehouse import WarehouseError
+
+USER_ERRORS = (ConfigError, KafkaUnavailable, WarehouseError, BrokerError, CatalogError)
+log = logging.getLogger("ascolto")
+
+
+class _QuietBeamImports(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "apitools not found" not in record.getMessage()
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for h in logging.getLogger().handlers:
+        h.addFilter(_QuietBeamImports())
+    logging.getLogger("ascolto").setLevel(logging.INFO)
+    if not verbose:
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
+        logging.getLogger("apache_beam").setLevel(logging.ERROR)
+
+
+def _job_args(p: argparse.ArgumentParser) -> None:
+    d = JobConfig(bootstrap_servers="")
+    p.add_argument("--bootstrap-servers", help="Kafka bootstrap servers HOST:PORT[,...] (env ASCOLTO_BOOTSTRAP_SERVERS)")
+    p.add_argument("--topic", help=f"input topic (env ASCOLTO_TOPIC; default {DEFAULT_TOPIC})")
+    p.add_argument("--warehouse", help=f"DuckDB warehouse file (env ASCOLTO_WAREHOUSE; default {DEFAULT_WAREHOUSE})")
+    p.add_argument("--window-seconds", type=int, default=d.window_seconds, help="event-time window size in seconds (default %(default)s)")
+    p.add_argument("--allowed-lateness-seconds", type=int, default=d.allowed_lateness_seconds,
+                   help="how long after a window ends its late events still count (default %(default)s)")
+    p.add_argument("--dedup-retention-seconds", type=int, default=d.dedup_retention_seconds,
+                   help="how long accepted event ids are remembered for dedup (default %(default)s)")
+    p.add_argument("--max-batch-records", type=int, default=d.max_batch_records, help="records per micro-batch at most (default %(default)s)")
+    p.add_argument("--chunk-records", type=int, default=d.chunk_records, help="records per element inside a batch (default %(default)s)")
+    p.add_argument("--metrics-port", type=int, help=f"Prometheus /metrics port, 0 for none (env ASCOLTO_METRICS_PORT; default {d.metrics_port})")
+    p.add_argument("--group-id", default=d.group_id, help="consumer group that mirrors committed offsets, for lag tools (default %(default)s)")
+    p.add_argument("--runner", default=d.runner, help="Beam runner for each micro-batch (default %(default)s)")
+
+
+def job_config(args: argparse.Namespace, **overrides: object) -> JobConfig:
+    values: dict[str, object] = {"bootstrap_servers": ""}
+    values.update(env_defaults())
+    for name in ("bootstrap_servers", "topic", "warehouse", "window_seconds", "allowed_lateness_seconds", "dedup_retention_seconds",
+                 "max_batch_records", "chunk_records", "metrics_port", "group_id", "runner"):
+        v = getattr(args, name, None)
+        if v is not None:
+            values[name] = v
+    values.update(overrides)
+    return JobConfig(**values).validate()  # type: ignore[arg-type]
+
+
+def _producer_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=7, help="random seed: the same seed gives the same stream (default %(default)s)")
+    p.add_argument("--events", type=int, default=20_000, help="distinct events to generate (default %(default)s)")
+    p.add_argument("--rate", type=float, default=0.0, help="records per second to publish, 0 for as fast as possible (default %(default)s)")
+    p.add_argument("--events-per-minute", type=float, default=400.0, help="event-time density of the stream (default %(default)s)")
+    p.add_argument("--partitions", type=int, default=3, help="partitions when the topic is created (default %(default)s)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ascolto", description="Social listening on Kafka, Apache Beam and a SQL warehouse.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what the libraries say too")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="embedded broker + generated stream + pipeline + summary, all on this machine")
+    _producer_args(demo)
+    demo.add_argument("--warehouse", default="var/demo.duckdb", help="demo warehouse file, recreated each run (default %(default)s)")
+    demo.add_argument("--metrics-port", type=int, default=9464, help="Prometheus port; a free one is used if taken (default %(default)s)")
+    demo.add_argument("--max-batch-records", type=int, default=10_000, help="records per micro-batch (default %(default)s)")
+    demo.add_argument("--keep-serving", action="store_true", help="keep the metrics endpoint up after the summary, until Ctrl-C")
+
+    produce = sub.add_parser("produce", help="publish a realistic seeded stream of social events")
+    produce.add_argument("--bootstrap-servers", help="Kafka bootstrap servers (env ASCOLTO_BOOTSTRAP_SERVERS)")
+    produce.add_argument("--topic", help=f"topic (env ASCOLTO_TOPIC; default {DEFAULT_TOPIC})")
+    _producer_args(produce)
+
+    run = sub.add_parser("run", help="run the pipeline on a topic into the warehouse")
+    _job_args(run)
+    run.add_argument("--stop-when-idle", action="store_true", help="exit once every partition is consumed (backfills, tests)")
+    run.add_argument("--max-batches", type=int, help="exit after this many committed micro-batches")
+
+    broker = sub.add_parser("broker", help="run the embedded Kafka-compatible broker (Tansu) in the foreground")
+    broker.add_argument("--port", type=int, default=19092, help="loopback port (default %(default)s)")
+    broker.add_argument("--topic", default=DEFAULT_TOPIC, help="topic to create (default %(default)s)")
+    broker.add_argument("--partitions", type=int, default=3, help="its partitions (default %(default)s)")
+
+    summary = sub.add_parser("summary", help="print the summary of a warehouse")
+    summary.add_argument("--warehouse", default=None, help=f"DuckDB warehouse file (env ASCOLTO_WAREHOUSE; default {DEFAULT_WAREHOUSE})")
+    return parser
+
+
+def _validate_producer_args(args: argparse.Namespace) -> None:
+    if args.events < 1:
+        raise ConfigError("--events must be at least 1")
+    if args.rate < 0:
+        raise ConfigError("--rate must be 0 (as fast as possible) or positive")
+    if args.events_per_minute <= 0:
+        raise ConfigError("--events-per-minute must be positive")
+    if not 1 <= args.partitions <= 64:
+        raise ConfigError("--partitions must be between 1 and 64")
+
+
+def cmd_produce(args: argparse.Namespace) -> int:
+    from pipelines.generator import GeneratorConfig, generate_stream
+    from pipelines.io.broker import create_topics
+    from pipelines.io.kafka import KafkaSettings, publish
+
+    _validate_producer_args(args)
+    env = env_defaults()
+    servers = args.bootstrap_servers or env.get("bootstrap_servers")
+    if not servers:
+        raise ConfigError("no Kafka broker given: pass --bootstrap-servers HOST:PORT or set ASCOLTO_BOOTSTRAP_SERVERS")
+    topic = args.topic or str(env.get("topic") or DEFAULT_TOPIC)
+    settings = KafkaSettings(str(servers))
+    settings.check_reachable()
+    create_topics(settings.bootstrap_servers, {topic: args.partitions})
+    config = GeneratorConfig(seed=args.seed, events=args.events, events_per_minute=args.events_per_minute)
+    sent = 0
+
+    def progress(n: int) -> None:
+        nonlocal sent
+        sent += n
+        if sent % 10_000 < n:
+            log.info("published %s records", f"{sent:,}")
+
+    publish(settings, topic, ((r.key, r.value) for r in generate_stream(config)), rate_per_s=args.rate, on_progress=progress)
+    print(f"published {sent:,} records to {topic} on {settings.bootstrap_servers} (seed {args.seed})")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipelines.catalog import load_catalog
+    from pipelines.driver import EmbeddedDriver
+    from pipelines.io.metrics import PipelineMetrics
+    from pipelines.io.warehouse import DuckDBWarehouse
+
+    job = job_config(args)
+    if args.max_batches is not None and args.max_batches < 1:
+        raise ConfigError("--max-batches must be at least 1")
+    catalog = load_catalog()
+    stop = threading.Event()
+
+    def on_signal(signum, _frame):
+        log.info("received %s: stopping after the current batch", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    metrics = PipelineMetrics()
+    if job.metrics_port:
+        try:
+            metrics.serve(job.metrics_port)
+        except OSError as exc:
+            raise ConfigError(f"--metrics-port {job.metrics_port}: cannot listen ({exc.strerror}); pick another port or 0") from None
+        log.info("metrics at http://127.0.0.1:%d/metrics", job.metrics_port)
+    warehouse = DuckDBWarehouse(job.warehouse)
+    driver = EmbeddedDriver(job, catalog, warehouse, metrics)
+
+    def on_batch(r) -> None:
+        if r.consumed:
+            log.info("batch %d: %s records in %.2f s (%s/s): %s accepted, %s duplicates, %s late, %s dead letters; lag %s",
+                     r.batch_id, f"{r.consumed:,}", r.seconds, f"{r.consumed / r.seconds:,.0f}", f"{r.accepted:,}",
+                     f"{r.duplicates:,}", f"{r.late:,}", f"{r.dead_letters:,}", f"{sum(r.lag.values()):,}")
+
+    try:
+        totals = driver.run(stop_when_idle=args.stop_when_idle, max_batches=args.max_batches, should_stop=stop.is_set, on_batch=on_batch)
+    finally:
+        driver.close()
+        warehouse.close()
+    print(f"committed {totals.batches} batches, {totals.consumed:,} records ({totals.accepted:,} accepted, {totals.duplicates:,} "
+          f"duplicates, {totals.late:,} late, {totals.dead_letters:,} dead letters) into {job.warehouse}")
+    return 0
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    from pipelines.io.broker import EmbeddedBroker, create_topics
+
+    if not 1 <= args.partitions <= 64:
+        raise ConfigError("--partitions must be between 1 and 64")
+    with EmbeddedBroker(port=args.port) as broker:
+        create_topics(broker.bootstrap_servers, {args.topic: args.partitions})
+        print(f"Tansu broker on {broker.bootstrap_servers}, topic {args.topic} ({args.partitions} partitions). Ctrl-C to stop.", flush=True)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    import duckdb
+    from rich.console import Console
+
+    from pipelines.catalog import load_catalog
+    from pipelines.summary import collect_summary, render_summary
+
+    path = args.warehouse or str(env_defaults().get("warehouse") or DEFAULT_WAREHOUSE)
+    if not Path(path).exists():
+        raise ConfigError(f"no warehouse at {path}: run 'ascolto run' or 'ascolto demo' first, or pass --warehouse")
+    try:
+        con = duckdb.connect(path, read_only=True)
+    except duckdb.IOException as exc:
+        raise WarehouseError(f"cannot open {path}: {exc}. A running 'ascolto run' holds it; stop it first") from None
+    console = Console() if Console().is_terminal else Console(width=132)
+    render_summary(collect_summary(con, load_catalog()), console)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    commands = {"produce": cmd_produce, "run": cmd_run, "broker": cmd_broker, "summary": cmd_summary}
+    try:
+        if args.command == "demo":
+            from pipelines.demo import cmd_demo
+
+            return cmd_demo(args)
+        return commands[args.command](args)
+    except USER_ERRORS as exc:
+        print(f"ascolto: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ascolto: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
