@@ -32,12 +32,23 @@ class Brand:
     products: tuple[str, ...]  # product aliases (they imply the brand)
 
 
+def _accent_table() -> dict[int, str]:
+    table = {}
+    for code in range(0xC0, 0x250):  # Latin-1 Supplement and Latin Extended-A/B
+        ch = chr(code)
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+        if base != ch and base.isascii():
+            table[code] = base.lower()
+    return table
+
+
+_ACCENTS = _accent_table()
+
+
 def fold(text: str) -> str:
-    """Lower case without accents: 'Perché' -> 'perche'."""
+    """Lower case without accents: 'Perché' -> 'perche' (emoji and other scripts pass through)."""
     text = text.lower()
-    if text.isascii():
-        return text
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return text if text.isascii() else text.translate(_ACCENTS)
 
 
 @dataclass(frozen=True)

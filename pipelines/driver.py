@@ -36,8 +36,8 @@ from pipelines.config import JobConfig
 from pipelines.engagement import EngagementOutputs, build_engagement
 from pipelines.io.kafka import KafkaSettings, KafkaUnavailable, commit_group_offsets, topic_partitions
 from pipelines.io.metrics import PipelineMetrics
-from pipelines.io.staging import WriteToStaging, read_staged
-from pipelines.io.warehouse import BatchOutputs, DuckDBWarehouse
+from pipelines.io.staging import WriteArrowToStaging, WriteToStaging, read_staged, read_staged_arrow
+from pipelines.io.warehouse import BatchOutputs, DuckDBWarehouse, events_to_arrow
 from pipelines.transforms.read import OffsetRangePlan
 
 log = logging.getLogger("ascolto.driver")
@@ -123,13 +123,15 @@ class EmbeddedDriver:
                 outputs = build_engagement(p | "PlanOffsetRanges" >> beam.Create([plan]), job, self.catalog, watermarks,
                                            self.warehouse.seen_ids_source())
                 for name in EngagementOutputs._fields:
-                    getattr(outputs, name) | f"Stage_{name}" >> WriteToStaging(staging, name)
+                    if name == "events":
+                        outputs.events | "Stage_events" >> WriteArrowToStaging(staging, name, events_to_arrow)
+                    else:
+                        getattr(outputs, name) | f"Stage_{name}" >> WriteToStaging(staging, name)
             out = BatchOutputs(
                 ranges=read_staged(staging, "ranges"),
                 watermarks=read_staged(staging, "watermarks"),
                 window_rows=read_staged(staging, "window_rows"),
-                events=[e for batch in read_staged(staging, "events") for e in batch],
-                accepted_ids=read_staged(staging, "accepted_ids"),
+                facts=read_staged_arrow(staging, "events", events_to_arrow([])),
                 duplicates=read_staged(staging, "duplicates"),
                 late=read_staged(staging, "late"),
                 dead_letters=read_staged(staging, "dead_letters"),
@@ -137,11 +139,11 @@ class EmbeddedDriver:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         pipeline_seconds = time.perf_counter() - t0
-        accounted = len(out.accepted_ids) + len(out.duplicates) + len(out.late) + len(out.dead_letters)
-        if accounted != out.consumed or len(out.events) != len(out.accepted_ids):
+        accounted = out.accepted + len(out.duplicates) + len(out.late) + len(out.dead_letters)
+        if accounted != out.consumed:
             raise AccountingError(
                 f"batch read {out.consumed} records but accounts for {accounted} "
-                f"({len(out.accepted_ids)} accepted, {len(out.duplicates)} duplicates, {len(out.late)} late, "
+                f"({out.accepted} accepted, {len(out.duplicates)} duplicates, {len(out.late)} late, "
                 f"{len(out.dead_letters)} dead letters); nothing was committed"
             )
         batch_id = self.warehouse.next_batch_id()
@@ -155,7 +157,7 @@ class EmbeddedDriver:
             except Exception as exc:  # noqa: BLE001 - informational only; the warehouse holds the truth
                 log.warning("could not mirror offsets to consumer group %s: %s", job.group_id, exc)
         report = BatchReport(
-            batch_id=batch_id, consumed=out.consumed, accepted=len(out.accepted_ids), duplicates=len(out.duplicates),
+            batch_id=batch_id, consumed=out.consumed, accepted=out.accepted, duplicates=len(out.duplicates),
             late=len(out.late), dead_letters=len(out.dead_letters), window_rows=len(out.window_rows),
             lag={r.partition: max(0, r.highwater - r.end) for r in out.ranges},
             pipeline_seconds=pipeline_seconds, commit_seconds=commit_seconds,

@@ -33,7 +33,6 @@ class EngagementOutputs(NamedTuple):
     watermarks: beam.PCollection  # PartitionWatermark per partition
     window_rows: beam.PCollection  # WindowRow deltas
     events: beam.PCollection  # lists of accepted, enriched, scored events
-    accepted_ids: beam.PCollection  # AcceptedEventId
     duplicates: beam.PCollection  # Duplicate
     late: beam.PCollection  # LateEvent
     dead_letters: beam.PCollection  # DeadLetter
@@ -56,7 +55,6 @@ def build_engagement(plans: beam.PCollection, job: JobConfig, catalog: Catalog, 
         watermarks=timed.watermarks,
         window_rows=windows,
         events=scored,
-        accepted_ids=unique.accepted_ids,
         duplicates=unique.duplicates,
         late=timed.late,
         dead_letters=decoded.dead_letters,

@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import apache_beam as beam
+import pyarrow as pa
 
 
 class _WriteBundleFn(beam.DoFn):
@@ -42,6 +43,47 @@ class WriteToStaging(beam.PTransform):
 
     def expand(self, pcoll):
         return pcoll | "WriteBundles" >> beam.ParDo(_WriteBundleFn(str(self._dir)))
+
+
+class _WriteArrowBundleFn(beam.DoFn):
+    """Lists of dicts -> one Arrow IPC file per bundle, converted by ``to_arrow``."""
+
+    def __init__(self, directory: str, to_arrow):
+        self._dir = directory
+        self._to_arrow = to_arrow
+        self._items: list = []
+
+    def start_bundle(self):
+        self._items = []
+
+    def process(self, batch):
+        self._items.extend(batch)
+
+    def finish_bundle(self):
+        if self._items:
+            table = self._to_arrow(self._items)
+            path = Path(self._dir) / f"{uuid.uuid4().hex}.arrow"
+            tmp = path.with_suffix(".tmp")
+            with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+                writer.write_table(table)
+            tmp.rename(path)
+        self._items = []
+
+
+class WriteArrowToStaging(beam.PTransform):
+    def __init__(self, directory: Path, name: str, to_arrow):
+        super().__init__()
+        self._dir = directory / name
+        self._dir.mkdir(parents=True, exist_ok=True)
+        self._to_arrow = to_arrow
+
+    def expand(self, pcoll):
+        return pcoll | "WriteArrowBundles" >> beam.ParDo(_WriteArrowBundleFn(str(self._dir), self._to_arrow))
+
+
+def read_staged_arrow(directory: Path, name: str, empty: pa.Table) -> pa.Table:
+    tables = [pa.ipc.open_file(pa.memory_map(str(p))).read_all() for p in sorted((directory / name).glob("*.arrow"))]
+    return pa.concat_tables(tables) if tables else empty
 
 
 def read_staged(directory: Path, name: str) -> list:

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipelines.model import AcceptedEventId, DeadLetter, Duplicate, LateEvent, PartitionWatermark, ReadRange, WindowRow
+from pipelines.model import DeadLetter, Duplicate, LateEvent, PartitionWatermark, ReadRange, WindowRow
 from pipelines.transforms.score import METRIC_VERSION
 from schemas import SCHEMA_DIR
 
@@ -46,11 +46,14 @@ class BatchOutputs:
     ranges: list[ReadRange]
     watermarks: list[PartitionWatermark]
     window_rows: list[WindowRow]
-    events: list[dict]
-    accepted_ids: list[AcceptedEventId]
+    facts: pa.Table  # accepted events, columns of fact_events (see events_to_arrow)
     duplicates: list[Duplicate]
     late: list[LateEvent]
     dead_letters: list[DeadLetter]
+
+    @property
+    def accepted(self) -> int:
+        return self.facts.num_rows
 
     @property
     def consumed(self) -> int:
@@ -122,10 +125,10 @@ class DuckDBWarehouse:
         con.execute("BEGIN TRANSACTION")
         try:
             self._upsert_windows(out.window_rows, window_seconds, now)
-            self._insert_facts(out.events, batch_id)
+            self._insert_facts(out.facts, batch_id)
             self._insert_rows(out, batch_id, now)
             for r in out.ranges:
-                wm = next((w.max_event_time_ms for w in out.watermarks if w.partition == r.partition and w.topic == r.topic), None)
+                wm = max((w.max_event_time_ms for w in out.watermarks if w.partition == r.partition and w.topic == r.topic), default=None)
                 con.execute(
                     """INSERT INTO source_offsets VALUES (?, ?, ?, ?, ?)
                        ON CONFLICT (topic, kafka_partition) DO UPDATE SET next_offset = excluded.next_offset,
@@ -144,7 +147,7 @@ class DuckDBWarehouse:
             commit_seconds = time.perf_counter() - t0
             con.execute(
                 "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [batch_id, topic, started_at.replace(tzinfo=None), now, out.consumed, len(out.accepted_ids),
+                [batch_id, topic, started_at.replace(tzinfo=None), now, out.consumed, out.accepted,
                  len(out.duplicates), len(out.late), len(out.dead_letters), len(out.window_rows),
                  _ts(watermark) if watermark is not None else None, pipeline_seconds, commit_seconds],
             )
@@ -195,37 +198,12 @@ class DuckDBWarehouse:
         finally:
             self.con.unregister("window_delta")
 
-    def _insert_facts(self, events: list[dict], batch_id: int) -> None:
-        if not events:
+    def _insert_facts(self, facts: pa.Table, batch_id: int) -> None:
+        if facts.num_rows == 0:
             return
-        authors = [e["author"] for e in events]
-        facts = pa.table({
-            "event_id": [e["event_id"] for e in events],
-            "event_time": pa.array([e["event_time"] for e in events], pa.timestamp("ms")),
-            "ingest_time": pa.array([e["ingest_time"] for e in events], pa.timestamp("ms")),
-            "platform": [e["platform"] for e in events],
-            "event_type": [e["event_type"] for e in events],
-            "reaction_kind": pa.array([e["reaction_kind"] for e in events], pa.string()),
-            "review_rating": pa.array([e["review_rating"] for e in events], pa.int32()),
-            "author_id": [a["id"] for a in authors],
-            "author_handle": [a["handle"] for a in authors],
-            "author_follower_count": pa.array([a["follower_count"] for a in authors], pa.int64()),
-            "author_is_brand_account": [a["is_brand_account"] for a in authors],
-            "text": pa.array([e["text"] for e in events], pa.string()),
-            "thread_id": pa.array([e["thread_id"] for e in events], pa.string()),
-            "parent_id": pa.array([e["parent_id"] for e in events], pa.string()),
-            "channel_owner": pa.array([e["channel_owner"] for e in events], pa.string()),
-            "device": [e["device"] for e in events],
-            "lang": [e["lang"] for e in events],
-            "brands": pa.array([e["brands"] for e in events], pa.list_(pa.string())),
-            "engagement_points": pa.array([e["engagement_points"] for e in events], pa.int32()),
-            "reach": pa.array([e["reach"] for e in events], pa.int64()),
-            "topic": [e["kafka_topic"] for e in events],
-            "kafka_partition": pa.array([e["kafka_partition"] for e in events], pa.int32()),
-            "kafka_offset": pa.array([e["kafka_offset"] for e in events], pa.int64()),
-        })
         self.con.register("facts_batch", facts)
         try:
+            self.con.execute("INSERT INTO dedup_event_ids SELECT event_id, epoch_ms(event_time) FROM facts_batch")
             self.con.execute(
                 f"""INSERT INTO fact_events SELECT event_id, event_time, ingest_time, platform, event_type, reaction_kind,
                     review_rating, author_id, author_handle, author_follower_count, author_is_brand_account, text,
@@ -236,12 +214,8 @@ class DuckDBWarehouse:
             self.con.unregister("facts_batch")
 
     def _insert_rows(self, out: BatchOutputs, batch_id: int, now: datetime) -> None:
-        """Dedup ids, duplicates, late events and dead letters, set-based from Arrow (never row by row)."""
-        a, d, x, dl = out.accepted_ids, out.duplicates, out.late, out.dead_letters
-        self._insert_arrow("dedup_event_ids", "event_id, event_time_ms", {
-            "event_id": pa.array([i.event_id for i in a], pa.string()),
-            "event_time_ms": pa.array([i.event_time_ms for i in a], pa.int64()),
-        })
+        """Duplicates, late events and dead letters, set-based from Arrow (never row by row)."""
+        d, x, dl = out.duplicates, out.late, out.dead_letters
         self._insert_arrow("duplicate_events", f"topic, kafka_partition, kafka_offset, event_id, kind, {int(batch_id)}", {
             "topic": pa.array([i.topic for i in d], pa.string()),
             "kafka_partition": pa.array([i.partition for i in d], pa.int32()),
@@ -289,6 +263,37 @@ class DuckDBWarehouse:
             self.con.execute(f"INSERT INTO {table} SELECT {select} FROM {name}", params or [])
         finally:
             self.con.unregister(name)
+
+
+def events_to_arrow(events: list[dict]) -> pa.Table:
+    """Accepted, enriched, scored events -> the columns of ``fact_events`` (built where the
+    events are, so the driver receives Arrow instead of unpickling dicts)."""
+    authors = [e["author"] for e in events]
+    return pa.table({
+        "event_id": pa.array([e["event_id"] for e in events], pa.string()),
+        "event_time": pa.array([e["event_time"] for e in events], pa.timestamp("ms")),
+        "ingest_time": pa.array([e["ingest_time"] for e in events], pa.timestamp("ms")),
+        "platform": pa.array([e["platform"] for e in events], pa.string()),
+        "event_type": pa.array([e["event_type"] for e in events], pa.string()),
+        "reaction_kind": pa.array([e["reaction_kind"] for e in events], pa.string()),
+        "review_rating": pa.array([e["review_rating"] for e in events], pa.int32()),
+        "author_id": pa.array([a["id"] for a in authors], pa.string()),
+        "author_handle": pa.array([a["handle"] for a in authors], pa.string()),
+        "author_follower_count": pa.array([a["follower_count"] for a in authors], pa.int64()),
+        "author_is_brand_account": pa.array([a["is_brand_account"] for a in authors], pa.bool_()),
+        "text": pa.array([e["text"] for e in events], pa.string()),
+        "thread_id": pa.array([e["thread_id"] for e in events], pa.string()),
+        "parent_id": pa.array([e["parent_id"] for e in events], pa.string()),
+        "channel_owner": pa.array([e["channel_owner"] for e in events], pa.string()),
+        "device": pa.array([e["device"] for e in events], pa.string()),
+        "lang": pa.array([e["lang"] for e in events], pa.string()),
+        "brands": pa.array([e["brands"] for e in events], pa.list_(pa.string())),
+        "engagement_points": pa.array([e["engagement_points"] for e in events], pa.int32()),
+        "reach": pa.array([e["reach"] for e in events], pa.int64()),
+        "topic": pa.array([e["kafka_topic"] for e in events], pa.string()),
+        "kafka_partition": pa.array([e["kafka_partition"] for e in events], pa.int32()),
+        "kafka_offset": pa.array([e["kafka_offset"] for e in events], pa.int64()),
+    })
 
 
 def _ts(ms: int) -> datetime:

@@ -38,8 +38,8 @@ def pre_aggregate(events: list[dict], window_ms: int) -> dict[tuple, tuple]:
     return {k: tuple(v) for k, v in acc.items()}
 
 
-def merge_partials(partials) -> dict[tuple, tuple]:
-    acc: dict[tuple, list[int]] = {}
+def merge_into(acc: dict[tuple, list[int]], partials) -> dict[tuple, list[int]]:
+    """Adds partials into ``acc`` (mutated and returned)."""
     for part in partials:
         for k, v in part.items():
             a = acc.get(k)
@@ -50,7 +50,7 @@ def merge_partials(partials) -> dict[tuple, tuple]:
                 a[1] += v[1]
                 a[2] += v[2]
                 a[3] += v[3]
-    return {k: tuple(v) for k, v in acc.items()}
+    return acc
 
 
 class MergePartials(beam.CombineFn):
@@ -60,13 +60,14 @@ class MergePartials(beam.CombineFn):
         return {}
 
     def add_input(self, acc, partial):
-        return merge_partials((acc, partial))
+        return merge_into(acc, (partial,))
 
     def merge_accumulators(self, accs):
-        return merge_partials(accs)
+        accs = iter(accs)
+        return merge_into(next(accs), accs)
 
     def extract_output(self, acc):
-        return acc
+        return {k: tuple(v) for k, v in acc.items()}
 
 
 class SumTotals(beam.CombineFn):

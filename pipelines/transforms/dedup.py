@@ -1,27 +1,29 @@
 """DeduplicateEvents: drops redelivered events (same event id) within and across micro-batches.
 
-Input: ``EventChunk`` of on-time events. Events are sharded by a hash of their id so that
-every copy of an id meets in one shard; in a shard the first copy in log order
-(topic, partition, offset) wins, and ids already accepted by an earlier batch are looked up
-in the history (the warehouse's dedup state, bounded by a retention; a copy older than the
-retention is always late, see ``lateness``, so eviction never lets a duplicate through).
+Input: ``EventChunk`` of on-time events. Within the bundle (one micro-batch), the first copy
+of an id to arrive wins; ids accepted by earlier micro-batches are looked up in the history
+(the warehouse's dedup state, bounded by a retention: a copy older than the retention is
+always classified late first, see ``lateness``, so eviction never lets a duplicate through).
+Redeliveries carry the event id as Kafka key and land in the partition of the original,
+after it: the first copy in log order is the one kept. (Copies of one id in two partitions of
+the same micro-batch are counted exactly, but which copy is kept follows read order.)
+
 Outputs:
-- ``events``: lists of first copies (one list per shard, in log order);
-- ``duplicates``: one ``Duplicate`` per dropped copy, with its kind;
-- ``accepted_ids``: one ``AcceptedEventId`` per first copy: the new dedup state.
+- ``events``: lists of first copies, per chunk, in log order;
+- ``duplicates``: one ``Duplicate`` per dropped copy, with its kind.
+The ids of the first copies are the new dedup state (the warehouse takes them from the
+accepted events it stores).
 """
 
 from __future__ import annotations
 
-import zlib
-from typing import Iterable, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 import apache_beam as beam
 
-from pipelines.model import AcceptedEventId, Duplicate, DuplicateKind, EventChunk
+from pipelines.model import Duplicate, DuplicateKind, EventChunk
 
 DUPLICATES = "duplicates"
-ACCEPTED_IDS = "accepted_ids"
 
 
 class SeenIds(Protocol):
@@ -51,24 +53,11 @@ class NoHistory:
 class DedupResult(NamedTuple):
     events: beam.PCollection
     duplicates: beam.PCollection
-    accepted_ids: beam.PCollection
 
 
-def shard_of(event_id: str, shards: int) -> int:
-    return zlib.crc32(event_id.encode()) % shards
-
-
-def split_by_shard(chunk: EventChunk, shards: int) -> Iterable[tuple[int, list[dict]]]:
-    parts: dict[int, list[dict]] = {}
-    for e in chunk.events:
-        parts.setdefault(shard_of(e["event_id"], shards), []).append(e)
-    return parts.items()
-
-
-def first_copies(events: list[dict], seen_before: set[str]) -> tuple[list[dict], list[Duplicate]]:
-    """Events in log order -> (first copies not seen before, duplicates)."""
+def first_copies(events: list[dict], taken: set[str]) -> tuple[list[dict], list[Duplicate]]:
+    """Events in log order -> (first copies, duplicates); ``taken`` (ids already accepted) grows."""
     unique, dups = [], []
-    taken = set(seen_before)
     for e in events:
         eid = e["event_id"]
         if eid in taken:
@@ -79,25 +68,29 @@ def first_copies(events: list[dict], seen_before: set[str]) -> tuple[list[dict],
     return unique, dups
 
 
-class DeduplicateShardFn(beam.DoFn):
+class DeduplicateFn(beam.DoFn):
     def __init__(self, history: SeenIdsSource):
         self._history = history
         self._lookup: SeenIds | None = None
+        self._taken: set[str] = set()
 
     def setup(self):
         self._lookup = self._history.open()
 
-    def process(self, keyed):
-        _shard, groups = keyed
-        events = sorted((e for g in groups for e in g), key=lambda e: (e["kafka_topic"], e["kafka_partition"], e["kafka_offset"]))
-        seen = self._lookup.seen(list({e["event_id"] for e in events}))
-        unique, dups = first_copies(events, seen)
+    def start_bundle(self):
+        self._taken = set()
+
+    def process(self, chunk: EventChunk):
+        fresh = [e["event_id"] for e in chunk.events if e["event_id"] not in self._taken]
+        self._taken.update(self._lookup.seen(fresh))
+        unique, dups = first_copies(chunk.events, self._taken)
         for d in dups:
             yield beam.pvalue.TaggedOutput(DUPLICATES, d)
-        for e in unique:
-            yield beam.pvalue.TaggedOutput(ACCEPTED_IDS, AcceptedEventId(e["event_id"], e["event_time"], e["kafka_topic"], e["kafka_partition"], e["kafka_offset"]))
         if unique:
             yield unique
+
+    def finish_bundle(self):
+        self._taken = set()
 
     def teardown(self):
         if self._lookup is not None:
@@ -105,17 +98,10 @@ class DeduplicateShardFn(beam.DoFn):
 
 
 class DeduplicateEvents(beam.PTransform):
-    def __init__(self, history: SeenIdsSource | None = None, shards: int = 8):
+    def __init__(self, history: SeenIdsSource | None = None):
         super().__init__()
         self._history = history or NoHistory()
-        self._shards = shards
 
     def expand(self, chunks):
-        shards = self._shards
-        out = (
-            chunks
-            | "ShardById" >> beam.FlatMap(lambda c: split_by_shard(c, shards))
-            | "GroupByShard" >> beam.GroupByKey()
-            | "KeepFirstCopies" >> beam.ParDo(DeduplicateShardFn(self._history)).with_outputs(DUPLICATES, ACCEPTED_IDS, main="events")
-        )
-        return DedupResult(out.events, out[DUPLICATES], out[ACCEPTED_IDS])
+        out = chunks | "KeepFirstCopies" >> beam.ParDo(DeduplicateFn(self._history)).with_outputs(DUPLICATES, main="events")
+        return DedupResult(out.events, out[DUPLICATES])

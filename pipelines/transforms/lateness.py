@@ -5,7 +5,7 @@ lateness):
 
     window_start(e) = floor(event_time(e) / W) * W,    window_end(e) = window_start(e) + W
     watermark_p(e)  = max event_time of the events decoded before e in e's partition p
-                      (offsets lower than e's; the state carried between micro-batches)
+                      (offsets lower than e's; carried between micro-batches as state)
     e is late       <=>  window_end(e) + L <= watermark_p(e)
 
 This is Beam's rule (an element is droppable when its window's max timestamp plus allowed
@@ -13,10 +13,17 @@ lateness is behind the watermark: window_end - 1 ms + L < watermark) with a per-
 watermark that only depends on the order of the log, never on how it was cut into
 micro-batches or on crashes and restarts: replaying a range classifies it the same way.
 
-Input: ``EventChunk``. Outputs:
+Input: ``EventChunk`` elements of each partition in offset order, as ``ReadKafkaOffsetRanges``
+emits them within one bundle (the micro-batch's single range plan is one element, so the
+read, decode and this step are fused and see records in log order). The DoFn keeps each
+partition's watermark for the bundle and refuses, loudly, a chunk that goes back in a
+partition's log: ordering is checked, never assumed.
+
+Outputs:
 - ``on_time``: ``EventChunk`` of on-time events, in offset order;
 - ``late``: one ``LateEvent`` per late event (kept in the warehouse, counted, never aggregated);
-- ``watermarks``: one ``PartitionWatermark`` per partition seen (the new state).
+- ``watermarks``: a ``PartitionWatermark`` after each chunk (the state to commit: the
+  largest per partition wins).
 """
 
 from __future__ import annotations
@@ -30,6 +37,10 @@ from pipelines.model import EventChunk, LateEvent, PartitionWatermark
 LATE = "late"
 WATERMARKS = "watermarks"
 NO_WATERMARK_MS = -1
+
+
+class OutOfOrderChunk(RuntimeError):
+    """A chunk arrived before an earlier one of the same partition: results would depend on it."""
 
 
 class LatenessResult(NamedTuple):
@@ -62,17 +73,26 @@ class ClassifyLatenessFn(beam.DoFn):
         self._initial = initial_watermarks
         self._window_ms = window_ms
         self._lateness_ms = lateness_ms
+        self._watermark: dict[tuple[str, int], int] = {}
+        self._next_offset: dict[tuple[str, int], int] = {}
 
-    def process(self, keyed):
-        (topic, partition), chunks = keyed
-        watermark = self._initial.get((topic, partition), NO_WATERMARK_MS)
-        for chunk in sorted(chunks, key=lambda c: c.events[0]["kafka_offset"]):
-            on_time, late, watermark = classify(chunk.events, watermark, self._window_ms, self._lateness_ms)
-            if on_time:
-                yield EventChunk(topic, partition, on_time)
-            for item in late:
-                yield beam.pvalue.TaggedOutput(LATE, item)
-        yield beam.pvalue.TaggedOutput(WATERMARKS, PartitionWatermark(topic, partition, watermark))
+    def start_bundle(self):
+        self._watermark = dict(self._initial)
+        self._next_offset = {}
+
+    def process(self, chunk: EventChunk):
+        key = (chunk.topic, chunk.partition)
+        first = chunk.events[0]["kafka_offset"]
+        if first < self._next_offset.get(key, -1):
+            raise OutOfOrderChunk(f"{chunk.topic}[{chunk.partition}] offset {first} arrived after offset {self._next_offset[key] - 1}")
+        self._next_offset[key] = chunk.events[-1]["kafka_offset"] + 1
+        on_time, late, wm = classify(chunk.events, self._watermark.get(key, NO_WATERMARK_MS), self._window_ms, self._lateness_ms)
+        self._watermark[key] = wm
+        if on_time:
+            yield EventChunk(chunk.topic, chunk.partition, on_time)
+        for item in late:
+            yield beam.pvalue.TaggedOutput(LATE, item)
+        yield beam.pvalue.TaggedOutput(WATERMARKS, PartitionWatermark(chunk.topic, chunk.partition, wm))
 
 
 class ClassifyLateness(beam.PTransform):
@@ -83,10 +103,6 @@ class ClassifyLateness(beam.PTransform):
         self._initial = dict(initial_watermarks or {})
 
     def expand(self, chunks):
-        out = (
-            chunks
-            | "KeyByPartition" >> beam.Map(lambda c: ((c.topic, c.partition), c))
-            | "GroupByPartition" >> beam.GroupByKey()
-            | "ClassifyInLogOrder" >> beam.ParDo(ClassifyLatenessFn(self._initial, self._window_ms, self._lateness_ms)).with_outputs(LATE, WATERMARKS, main="on_time")
-        )
+        out = chunks | "ClassifyInLogOrder" >> beam.ParDo(
+            ClassifyLatenessFn(self._initial, self._window_ms, self._lateness_ms)).with_outputs(LATE, WATERMARKS, main="on_time")
         return LatenessResult(out.on_time, out[LATE], out[WATERMARKS])

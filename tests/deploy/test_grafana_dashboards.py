@@ -1,0 +1,171 @@
+"""The Grafana dashboards and provisioning files are loadable and consistent with each other.
+
+Grafana itself is not run here: these checks catch what would otherwise only show in the UI
+(a panel bound to a datasource uid that is not provisioned, duplicate panel ids, panels that
+overlap, values without units). Metric names in the panels' queries are checked against the
+pipeline in test_prometheus_rules.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+# Sibling helper module: pytest puts this directory (no __init__.py) on sys.path.
+from promql_names import iter_panels  # isort: skip
+
+REPO = Path(__file__).resolve().parents[2]
+GRAFANA = REPO / "deploy" / "grafana"
+DATASOURCES = GRAFANA / "provisioning" / "datasources" / "datasources.yml"
+PROVIDERS = GRAFANA / "provisioning" / "dashboards" / "dashboards.yml"
+DASHBOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))
+
+# Grafana 10/11 dashboards exported today carry schemaVersion 39 or later.
+MIN_SCHEMA_VERSION = 39
+GRID_COLUMNS = 24
+# Pseudo-datasources Grafana provides itself (annotations, mixed and dashboard queries).
+BUILTIN_DATASOURCE_UIDS = {"-- Grafana --", "-- Mixed --", "-- Dashboard --", "grafana"}
+# Unit ids we use from Grafana's catalogue (packages/grafana-data/src/valueFormats), plus
+# Grafana's custom-unit forms. Extend when a panel needs another one.
+KNOWN_UNITS = {
+    "none", "short", "percent", "percentunit", "s", "ms", "µs", "ns", "m", "h", "d",
+    "dtdurations", "dtdurationms", "bytes", "decbytes", "cps", "ops", "reqps", "rps", "wps",
+    "cpm", "opm", "dateTimeAsIso", "dateTimeFromNow",
+}
+CUSTOM_UNIT = re.compile(r"^(suffix|prefix|count|si):\S.*$")
+
+
+def _dashboard_params():
+    return [pytest.param(path, id=path.name) for path in DASHBOARDS]
+
+
+def _load(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def _content_panels(dashboard: dict) -> list[dict]:
+    """Panels that show data (rows only group them)."""
+    return [p for p in iter_panels(dashboard) if p.get("type") != "row"]
+
+
+@pytest.fixture(scope="module")
+def datasources() -> dict[str, dict]:
+    """Provisioned datasources by uid."""
+    entries = yaml.safe_load(DATASOURCES.read_text())["datasources"]
+    uids = [ds.get("uid") for ds in entries]
+    assert all(uids), f"every provisioned datasource needs a fixed uid: {uids}"
+    assert len(uids) == len(set(uids)), f"duplicate datasource uids: {uids}"
+    return {ds["uid"]: ds for ds in entries}
+
+
+# --- provisioning ----------------------------------------------------------------------------
+
+def test_datasources_provision_prometheus_and_the_warehouse(datasources):
+    by_type = {ds["type"]: ds for ds in datasources.values()}
+    assert by_type["prometheus"]["url"] == "http://prometheus:9090"
+    warehouse = by_type["postgres"]
+    assert warehouse["url"] == "postgres:5432"
+    assert warehouse["user"] == "ascolto"
+    assert warehouse["jsonData"]["database"] == "ascolto"
+    assert sum(bool(ds.get("isDefault")) for ds in datasources.values()) == 1
+
+
+def test_datasource_secrets_come_from_the_environment(datasources):
+    for ds in datasources.values():
+        assert "password" not in ds, f"{ds['name']}: put the password under secureJsonData"
+        for key, value in (ds.get("secureJsonData") or {}).items():
+            assert re.fullmatch(r"\$\{?[A-Z][A-Z0-9_]*\}?", str(value)), (
+                f"{ds['name']}: secureJsonData.{key} must be an environment variable reference, not a literal")
+
+
+def test_dashboard_provider_reads_the_mounted_directory():
+    providers = yaml.safe_load(PROVIDERS.read_text())["providers"]
+    assert [p["options"]["path"] for p in providers if p["type"] == "file"] == ["/var/lib/grafana/dashboards"]
+
+
+# --- dashboards -----------------------------------------------------------------------------
+
+def test_there_are_dashboards():
+    assert DASHBOARDS, "no dashboard JSON under deploy/grafana/dashboards"
+
+
+def test_dashboard_uids_are_unique():
+    uids = [_load(path)["uid"] for path in DASHBOARDS]
+    assert len(uids) == len(set(uids)), f"duplicate dashboard uids: {uids}"
+
+
+@pytest.mark.parametrize("path", _dashboard_params())
+def test_dashboard_has_uid_title_and_schema_version(path):
+    dashboard = _load(path)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,40}", dashboard.get("uid") or ""), "uid: 1-40 of [A-Za-z0-9_-]"
+    assert (dashboard.get("title") or "").strip(), "no title"
+    assert dashboard.get("schemaVersion", 0) >= MIN_SCHEMA_VERSION
+    # A provisioned dashboard must not pin a database id of the instance it was exported from.
+    assert dashboard.get("id") is None
+
+
+@pytest.mark.parametrize("path", _dashboard_params())
+def test_panel_ids_are_unique(path):
+    ids = [panel.get("id") for panel in iter_panels(_load(path))]
+    assert None not in ids, "every panel needs an id"
+    assert len(ids) == len(set(ids)), f"duplicate panel ids: {sorted(i for i in ids if ids.count(i) > 1)}"
+
+
+@pytest.mark.parametrize("path", _dashboard_params())
+def test_every_panel_has_title_description_and_unit(path):
+    for panel in iter_panels(_load(path)):
+        title = (panel.get("title") or "").strip()
+        assert title, f"panel {panel.get('id')} has no title"
+        if panel.get("type") == "row":
+            continue
+        assert (panel.get("description") or "").strip(), f"panel {title!r} has no description"
+        unit = panel.get("fieldConfig", {}).get("defaults", {}).get("unit")
+        assert unit, f"panel {title!r} has no unit (fieldConfig.defaults.unit)"
+        assert unit in KNOWN_UNITS or CUSTOM_UNIT.match(unit), f"panel {title!r}: unknown unit {unit!r}"
+
+
+@pytest.mark.parametrize("path", _dashboard_params())
+def test_every_datasource_reference_is_provisioned(path, datasources):
+    dashboard = _load(path)
+    refs = []
+    for panel in _content_panels(dashboard):
+        assert panel.get("targets"), f"panel {panel.get('title')!r} has no queries"
+        refs.append((panel.get("title"), panel.get("datasource")))
+        refs += [(f"{panel.get('title')} {t.get('refId')}", t.get("datasource")) for t in panel["targets"]]
+    refs += [(a.get("name"), a.get("datasource")) for a in dashboard.get("annotations", {}).get("list", [])]
+    for where, ref in refs:
+        assert isinstance(ref, dict) and ref.get("uid"), (
+            f"{where}: reference the datasource as {{'type': ..., 'uid': ...}}, not by name or default")
+        if ref["uid"] in BUILTIN_DATASOURCE_UIDS:
+            continue
+        assert ref["uid"] in datasources, f"{where}: datasource uid {ref['uid']!r} is not provisioned"
+        provisioned = datasources[ref["uid"]]["type"]
+        assert ref.get("type") in (None, provisioned), f"{where}: type {ref.get('type')!r}, provisioned {provisioned!r}"
+
+
+def _grid_box(panel: dict) -> tuple[int, int, int, int]:
+    pos = panel.get("gridPos") or {}
+    x, y, w, h = (pos.get(k) for k in ("x", "y", "w", "h"))
+    title = panel.get("title")
+    assert all(isinstance(v, int) for v in (x, y, w, h)), f"panel {title!r}: incomplete gridPos {pos}"
+    assert 0 <= x and w > 0 and x + w <= GRID_COLUMNS and h > 0, f"panel {title!r}: outside the grid {pos}"
+    return x, y, w, h
+
+
+@pytest.mark.parametrize("path", _dashboard_params())
+def test_panels_fit_the_grid_without_overlapping(path):
+    dashboard = _load(path)
+    for panel in iter_panels(dashboard):
+        _grid_box(panel)
+    # Overlap among the panels laid out on the page; those inside a collapsed row only
+    # take their place when it is expanded.
+    taken: dict[tuple[int, int], str] = {}
+    for panel in dashboard["panels"]:
+        x, y, w, h = _grid_box(panel)
+        for cell in ((cx, cy) for cx in range(x, x + w) for cy in range(y, y + h)):
+            assert cell not in taken, f"panel {panel.get('title')!r} overlaps {taken[cell]!r}"
+            taken[cell] = panel.get("title")
