@@ -14,7 +14,17 @@ import sys
 import threading
 from pathlib import Path
 
-from pipelines.catalog import CatalogError
+
+class _QuietBeamImports(logging.Filter):
+    """Apache Beam warns on import that optional GCP libraries are absent; we do not use them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "apitools not found" not in record.getMessage()
+
+
+logging.getLogger().addFilter(_QuietBeamImports())  # before anything imports apache_beam
+
+from pipelines.catalog import CatalogError  # noqa: E402
 from pipelines.config import DEFAULT_TOPIC, DEFAULT_WAREHOUSE, ConfigError, JobConfig, env_defaults
 from pipelines.io.broker import BrokerError
 from pipelines.io.kafka import KafkaUnavailable
@@ -24,15 +34,8 @@ USER_ERRORS = (ConfigError, KafkaUnavailable, WarehouseError, BrokerError, Catal
 log = logging.getLogger("ascolto")
 
 
-class _QuietBeamImports(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "apitools not found" not in record.getMessage()
-
-
 def _setup_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for h in logging.getLogger().handlers:
-        h.addFilter(_QuietBeamImports())
     logging.getLogger("ascolto").setLevel(logging.INFO)
     if not verbose:
         logging.getLogger("kafka").setLevel(logging.CRITICAL)
@@ -52,6 +55,7 @@ def _job_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-batch-records", type=int, default=d.max_batch_records, help="records per micro-batch at most (default %(default)s)")
     p.add_argument("--chunk-records", type=int, default=d.chunk_records, help="records per element inside a batch (default %(default)s)")
     p.add_argument("--metrics-port", type=int, help=f"Prometheus /metrics port, 0 for none (env ASCOLTO_METRICS_PORT; default {d.metrics_port})")
+    p.add_argument("--metrics-addr", help=f"address the metrics endpoint binds, 0.0.0.0 in a container (env ASCOLTO_METRICS_ADDR; default {d.metrics_addr})")
     p.add_argument("--group-id", default=d.group_id, help="consumer group that mirrors committed offsets, for lag tools (default %(default)s)")
     p.add_argument("--runner", default=d.runner, help="Beam runner for each micro-batch (default %(default)s)")
 
@@ -60,7 +64,7 @@ def job_config(args: argparse.Namespace, **overrides: object) -> JobConfig:
     values: dict[str, object] = {"bootstrap_servers": ""}
     values.update(env_defaults())
     for name in ("bootstrap_servers", "topic", "warehouse", "window_seconds", "allowed_lateness_seconds", "dedup_retention_seconds",
-                 "max_batch_records", "chunk_records", "metrics_port", "group_id", "runner"):
+                 "max_batch_records", "chunk_records", "metrics_port", "metrics_addr", "group_id", "runner"):
         v = getattr(args, name, None)
         if v is not None:
             values[name] = v
@@ -168,10 +172,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     metrics = PipelineMetrics()
     if job.metrics_port:
         try:
-            metrics.serve(job.metrics_port)
+            metrics.serve(job.metrics_port, job.metrics_addr)
         except OSError as exc:
             raise ConfigError(f"--metrics-port {job.metrics_port}: cannot listen ({exc.strerror}); pick another port or 0") from None
-        log.info("metrics at http://127.0.0.1:%d/metrics", job.metrics_port)
+        log.info("metrics at http://%s:%d/metrics", job.metrics_addr, job.metrics_port)
     warehouse = DuckDBWarehouse(job.warehouse)
     driver = EmbeddedDriver(job, catalog, warehouse, metrics)
 

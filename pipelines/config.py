@@ -1,12 +1,13 @@
 """Job configuration: one frozen, validated object built at the edge (cli.py) and passed down.
 
 Environment variables give deployment defaults (ASCOLTO_BOOTSTRAP_SERVERS, ASCOLTO_TOPIC,
-ASCOLTO_WAREHOUSE, ASCOLTO_METRICS_PORT); flags override them. Validation happens before
+ASCOLTO_WAREHOUSE, ASCOLTO_METRICS_PORT, ASCOLTO_METRICS_ADDR); flags override them. Validation happens before
 anything starts and says what to change.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -32,6 +33,7 @@ class JobConfig:
     max_batch_records: int = 100_000
     chunk_records: int = 2_000
     metrics_port: int = DEFAULT_METRICS_PORT  # 0: no endpoint
+    metrics_addr: str = "127.0.0.1"  # 0.0.0.0 in a container
     group_id: str = "ascolto"
     idle_sleep_seconds: float = 1.0
     runner: str = "FnApiRunner"
@@ -60,6 +62,10 @@ class JobConfig:
             raise ConfigError("--chunk-records must be between 1 and --max-batch-records")
         if not 0 <= self.metrics_port <= 65535:
             raise ConfigError(f"--metrics-port {self.metrics_port}: use 0 (no endpoint) or a port up to 65535")
+        try:
+            ipaddress.ip_address(self.metrics_addr)
+        except ValueError:
+            raise ConfigError(f"--metrics-addr {self.metrics_addr!r} is not an IP address (127.0.0.1, 0.0.0.0, ...)") from None
         if self.runner not in LOCAL_RUNNERS:
             raise ConfigError(
                 f"--runner {self.runner}: the embedded driver runs on {', '.join(LOCAL_RUNNERS)}; "
@@ -79,7 +85,8 @@ def env_defaults() -> dict[str, object]:
     out: dict[str, object] = {}
     names = {f.name for f in fields(JobConfig)}
     for key, env in (("bootstrap_servers", "ASCOLTO_BOOTSTRAP_SERVERS"), ("topic", "ASCOLTO_TOPIC"),
-                     ("warehouse", "ASCOLTO_WAREHOUSE"), ("metrics_port", "ASCOLTO_METRICS_PORT")):
+                     ("warehouse", "ASCOLTO_WAREHOUSE"), ("metrics_port", "ASCOLTO_METRICS_PORT"),
+                     ("metrics_addr", "ASCOLTO_METRICS_ADDR")):
         if key in names and os.environ.get(env):
             out[key] = os.environ[env]
     if "metrics_port" in out:

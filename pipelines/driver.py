@@ -35,9 +35,9 @@ from pipelines.catalog import Catalog
 from pipelines.config import JobConfig
 from pipelines.engagement import EngagementOutputs, build_engagement
 from pipelines.io.kafka import KafkaSettings, KafkaUnavailable, commit_group_offsets, topic_partitions
-from pipelines.io.metrics import PipelineMetrics
+from pipelines.io.metrics import LATENCY_QUANTILES, PipelineMetrics
 from pipelines.io.staging import WriteArrowToStaging, WriteToStaging, read_staged, read_staged_arrow
-from pipelines.io.warehouse import BatchOutputs, DuckDBWarehouse, events_to_arrow
+from pipelines.io.warehouse import BatchOutputs, DuckDBWarehouse, WarehouseError, events_to_arrow
 from pipelines.transforms.read import OffsetRangePlan
 
 log = logging.getLogger("ascolto.driver")
@@ -60,6 +60,8 @@ class BatchReport:
     pipeline_seconds: float
     commit_seconds: float
     watermark_ms: int | None
+    partition_watermarks_ms: dict[int, int] = field(default_factory=dict)
+    latency_s: dict[str, float] = field(default_factory=dict)  # quantile -> seconds
 
     @property
     def seconds(self) -> float:
@@ -162,14 +164,20 @@ class EmbeddedDriver:
             lag={r.partition: max(0, r.highwater - r.end) for r in out.ranges},
             pipeline_seconds=pipeline_seconds, commit_seconds=commit_seconds,
             watermark_ms=self.warehouse.global_watermark_ms(job.topic, len(self.partitions)),
+            partition_watermarks_ms={p: s.max_event_time_ms for p, s in self.warehouse.source_state(job.topic).items()},
+            latency_s=dict(zip(LATENCY_QUANTILES, out.latency_quantiles_s(tuple(float(q) for q in LATENCY_QUANTILES)))),
         )
         self._record_metrics(report, out)
         return report
 
     def _record_metrics(self, r: BatchReport, out: BatchOutputs) -> None:
         m = self.metrics
+        m.last_attempt.set(time.time())
         for p, lag in r.lag.items():
             m.consumer_lag.labels(str(p)).set(lag)
+        for p, wm in r.partition_watermarks_ms.items():
+            if wm >= 0:
+                m.partition_watermark.labels(str(p)).set(wm / 1000)
         if not r.consumed:
             return
         m.consumed.inc(r.consumed)
@@ -185,6 +193,8 @@ class EmbeddedDriver:
         m.last_commit.set(time.time())
         if r.watermark_ms is not None:
             m.watermark.set(r.watermark_ms / 1000)
+        for q, seconds in r.latency_s.items():
+            m.event_latency.labels(q).set(seconds)
 
     def run(self, stop_when_idle: bool = False, max_batches: int | None = None,
             should_stop: Callable[[], bool] = lambda: False,
@@ -194,9 +204,18 @@ class EmbeddedDriver:
             try:
                 report = self.run_batch()
             except KafkaUnavailable as exc:
+                self.metrics.failures.labels("kafka").inc()
                 log.warning("%s; retrying in %.0f s", exc, self.job.idle_sleep_seconds)
                 time.sleep(self.job.idle_sleep_seconds)
                 continue
+            except WarehouseError:
+                self.metrics.failures.labels("warehouse").inc()
+                raise
+            except Exception:
+                # A deterministic failure (a bug, an accounting error) would fail again on the same
+                # offsets: count it and stop, rather than spin. Nothing of the batch was committed.
+                self.metrics.failures.labels("pipeline").inc()
+                raise
             if report.consumed:
                 totals.add(report)
             else:

@@ -144,5 +144,6 @@ class WindowRow(NamedTuple):
 PLATFORMS = ("facebook", "instagram", "x", "linkedin", "youtube", "tiktok", "telegram", "review_site", "other")
 EVENT_TYPES = ("post", "comment", "reply", "reaction", "share", "mention", "review", "direct_message", "view")
 DEVICES = ("mobile", "desktop", "unknown")
+METRIC_VERSION = "engagement-v1/reach-v1"  # stored on every row; see transforms/score.py
 UNATTRIBUTED_BRAND = "unattributed"
 UNKNOWN_LANG = "unknown"

@@ -1,40 +1,63 @@
 """Every Prometheus metric Ascolto exports, declared once, on a registry of our own.
 
 Names follow ``ascolto_<thing>_<unit>``; counters end in ``_total``; labels come from closed
-sets (dead-letter reasons, duplicate kinds, the topic's partitions). Updated once per
-micro-batch from its accounting, never per event.
+sets (dead-letter reasons, duplicate kinds, failure stages, the topic's partitions, latency
+quantiles). Updated once per micro-batch from its accounting, never per event. The process,
+platform and GC collectors are registered too (memory, CPU, restarts).
 """
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
 
-from pipelines.model import DeadLetterReason, DuplicateKind
+from pipelines import __version__
+from pipelines.model import METRIC_VERSION, DeadLetterReason, DuplicateKind
+
+FAILURE_STAGES = ("kafka", "pipeline", "warehouse")
+LATENCY_QUANTILES = ("0.5", "0.95", "1")
 
 
 class PipelineMetrics:
-    def __init__(self, registry: CollectorRegistry | None = None):
+    def __init__(self, registry: CollectorRegistry | None = None, metric_version: str = METRIC_VERSION):
         self.registry = registry or CollectorRegistry()
         r = self.registry
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        GCCollector(registry=r)
         self.consumed = Counter("ascolto_events_consumed_total", "Records read from Kafka and committed.", registry=r)
         self.accepted = Counter("ascolto_events_accepted_total", "Events accepted into the warehouse (after dedup and lateness).", registry=r)
         self.duplicates = Counter("ascolto_events_duplicate_total", "Events dropped as duplicates, by kind.", ["kind"], registry=r)
         self.late = Counter("ascolto_events_late_total", "Events beyond the allowed lateness: kept in late_events, not aggregated.", registry=r)
         self.dead_letters = Counter("ascolto_dead_letters_total", "Records that could not become events, by reason.", ["reason"], registry=r)
         self.batches = Counter("ascolto_batches_committed_total", "Micro-batches committed to the warehouse.", registry=r)
+        self.failures = Counter("ascolto_batch_failures_total", "Micro-batches that failed, by stage (kafka, pipeline, warehouse).", ["stage"], registry=r)
         self.batch_duration = Histogram(
             "ascolto_batch_duration_seconds", "Wall time of one micro-batch, read to commit.",
             buckets=(0.25, 0.5, 1, 2, 4, 8, 16, 32, 64), registry=r)
         self.commit_duration = Histogram(
             "ascolto_commit_duration_seconds", "Wall time of the warehouse transaction of one micro-batch.",
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5), registry=r)
+        self.event_latency = Gauge(
+            "ascolto_event_latency_seconds", "Last batch: warehouse commit time minus the Kafka record timestamp, by quantile.",
+            ["quantile"], registry=r)
         self.consumer_lag = Gauge("ascolto_consumer_lag_records", "Records written to the partition and not yet committed.", ["partition"], registry=r)
+        self.partition_watermark = Gauge(
+            "ascolto_partition_watermark_timestamp_seconds", "Largest event time decoded from the partition, Unix time.", ["partition"], registry=r)
         self.watermark = Gauge("ascolto_watermark_timestamp_seconds", "Event-time watermark (min over partitions), Unix time.", registry=r)
         self.last_commit = Gauge("ascolto_last_commit_timestamp_seconds", "Unix time of the last successful warehouse commit.", registry=r)
+        self.last_attempt = Gauge(
+            "ascolto_last_batch_attempt_timestamp_seconds", "Unix time of the last micro-batch attempt, idle ones included.", registry=r)
+        self.build_info = Gauge("ascolto_build_info", "Version of Ascolto and of its metric definitions.", ["version", "metric_version"], registry=r)
+        self.build_info.labels(__version__, metric_version).set(1)
         for reason in DeadLetterReason:
             self.dead_letters.labels(reason.value)
         for kind in DuplicateKind:
             self.duplicates.labels(kind.value)
+        for stage in FAILURE_STAGES:
+            self.failures.labels(stage)
 
     def serve(self, port: int, addr: str = "127.0.0.1") -> None:
         start_http_server(port, addr=addr, registry=self.registry)

@@ -22,8 +22,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipelines.model import DeadLetter, Duplicate, LateEvent, PartitionWatermark, ReadRange, WindowRow
-from pipelines.transforms.score import METRIC_VERSION
+from pipelines.model import METRIC_VERSION, DeadLetter, Duplicate, LateEvent, PartitionWatermark, ReadRange, WindowRow
 from schemas import SCHEMA_DIR
 
 SCHEMA_VERSION = "1"
@@ -50,6 +49,17 @@ class BatchOutputs:
     duplicates: list[Duplicate]
     late: list[LateEvent]
     dead_letters: list[DeadLetter]
+    committed_at: datetime | None = None
+
+    def latency_quantiles_s(self, quantiles: tuple[float, ...]) -> list[float]:
+        """Commit time minus Kafka record timestamp of the accepted events, at each quantile."""
+        if self.committed_at is None or self.facts.num_rows == 0:
+            return []
+        ts = self.facts.column("kafka_timestamp").cast(pa.int64()).to_numpy()
+        import numpy as np
+
+        lat = self.committed_at.timestamp() - ts / 1000.0
+        return [float(x) for x in np.quantile(lat, quantiles)]
 
     @property
     def accepted(self) -> int:
@@ -115,7 +125,8 @@ class DuckDBWarehouse:
     def commit(self, batch_id: int, topic: str, partitions: int, out: BatchOutputs, window_seconds: int,
                allowed_lateness_seconds: int, dedup_retention_seconds: int, started_at: datetime,
                pipeline_seconds: float) -> float:
-        """Commits one micro-batch in one transaction; returns the commit's duration in seconds."""
+        """Commits one micro-batch in one transaction; returns the commit's duration in seconds.
+        Afterwards ``out.committed_at`` holds the commit time."""
         keys = [r.key for r in out.window_rows]
         if len(set(keys)) != len(keys):
             raise WarehouseError("window deltas repeat a key: refusing an upsert that would drop rows")
@@ -152,6 +163,7 @@ class DuckDBWarehouse:
                  _ts(watermark) if watermark is not None else None, pipeline_seconds, commit_seconds],
             )
             con.execute("COMMIT")
+            out.committed_at = datetime.now(timezone.utc)
         except BaseException:
             con.execute("ROLLBACK")
             raise
@@ -208,7 +220,7 @@ class DuckDBWarehouse:
                 f"""INSERT INTO fact_events SELECT event_id, event_time, ingest_time, platform, event_type, reaction_kind,
                     review_rating, author_id, author_handle, author_follower_count, author_is_brand_account, text,
                     thread_id, parent_id, channel_owner, device, lang, brands, engagement_points, reach,
-                    '{METRIC_VERSION}', topic, kafka_partition, kafka_offset, {int(batch_id)} FROM facts_batch"""
+                    '{METRIC_VERSION}', topic, kafka_partition, kafka_offset, kafka_timestamp, {int(batch_id)} FROM facts_batch"""
             )
         finally:
             self.con.unregister("facts_batch")
@@ -293,6 +305,7 @@ def events_to_arrow(events: list[dict]) -> pa.Table:
         "topic": pa.array([e["kafka_topic"] for e in events], pa.string()),
         "kafka_partition": pa.array([e["kafka_partition"] for e in events], pa.int32()),
         "kafka_offset": pa.array([e["kafka_offset"] for e in events], pa.int64()),
+        "kafka_timestamp": pa.array([e["kafka_timestamp"] for e in events], pa.timestamp("ms")),
     })
 
 

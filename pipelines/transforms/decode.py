@@ -3,7 +3,7 @@
 Input: ``RecordChunk``. Outputs:
 - ``events``: ``EventChunk`` of the records that decoded and passed validation, in offset
   order, each event dict extended with ``kafka_topic``, ``kafka_partition``,
-  ``kafka_offset`` and ``kafka_value`` (the original bytes, kept for late events);
+  ``kafka_offset``, ``kafka_timestamp`` and ``kafka_value`` (the original bytes, kept for late events);
 - ``dead_letters``: one ``DeadLetter`` per rejected record, with its reason, a message, the
   step and the original key and value bytes. Nothing is dropped.
 """
@@ -52,6 +52,7 @@ def decode_record(codec: EventCodec, record: KafkaRecord) -> dict:
     event["kafka_topic"] = record.topic
     event["kafka_partition"] = record.partition
     event["kafka_offset"] = record.offset
+    event["kafka_timestamp"] = record.timestamp_ms
     event["kafka_value"] = record.value
     return event
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-METRIC_VERSION = "engagement-v1/reach-v1"
+from pipelines.model import METRIC_VERSION  # noqa: F401 - re-exported: the version of these formulas
 
 ENGAGEMENT_POINTS_V1 = {
     "view": 0,

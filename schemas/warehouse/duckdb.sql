@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS fact_events (
     topic VARCHAR NOT NULL,
     kafka_partition INTEGER NOT NULL,
     kafka_offset BIGINT NOT NULL,
+    kafka_timestamp TIMESTAMP NOT NULL,
     batch_id BIGINT NOT NULL
 );
 

@@ -22,22 +22,17 @@ from typing import NamedTuple
 
 from prometheus_client import CollectorRegistry
 
-KEYWORDS = frozenset({
-    "and", "or", "unless", "atan2", "bool", "offset", "inf", "nan",
-    "by", "without", "on", "ignoring", "group_left", "group_right",
-})
 # Keywords whose following parenthesised list holds label names, not expressions.
-LABEL_LIST_KEYWORDS = frozenset({"by", "without", "on", "ignoring", "group_left", "group_right"})
+LABEL_LIST_KEYWORDS = frozenset("by without on ignoring group_left group_right".split())
+KEYWORDS = frozenset("and or unless atan2 bool offset inf nan".split()) | LABEL_LIST_KEYWORDS
 # Aggregations may put their grouping first: `sum by (job) (x)`.
-AGGREGATIONS = frozenset({
-    "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values",
-    "bottomk", "topk", "quantile", "limitk", "limit_ratio",
-})
+AGGREGATIONS = frozenset("sum min max avg group stddev stdvar count count_values bottomk topk quantile limitk limit_ratio".split())
 
 # Series names Prometheus adds itself to every scrape target.
 PROMETHEUS_BUILTINS = frozenset({"up"})
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<ws>\s+)
   | (?P<comment>\#[^\n]*)
   | (?P<string>"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`)
@@ -45,7 +40,9 @@ _TOKEN = re.compile(r"""
   | (?P<number>(?:0[xX][0-9a-fA-F]+|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)(?:[a-zA-Z]+(?:\d+[a-zA-Z]+)*)?)
   | (?P<ident>[a-zA-Z_:][a-zA-Z0-9_:]*)
   | (?P<op>=~|!~|!=|==|<=|>=|[-+*/%^<>=(){}\[\],:@])
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 
 _CLOSING = {"(": ")", "[": "]", "{": "}"}
 
@@ -66,7 +63,7 @@ def tokenize(expr: str) -> list[Token]:
     while pos < len(expr):
         m = _TOKEN.match(expr, pos)
         if m is None:
-            raise PromQLSyntaxError(f"cannot tokenize {expr[pos:pos + 20]!r} at offset {pos} of {expr!r}")
+            raise PromQLSyntaxError(f"cannot tokenize {expr[pos : pos + 20]!r} at offset {pos} of {expr!r}")
         kind = m.lastgroup
         assert kind is not None
         if kind not in ("ws", "comment"):
@@ -187,8 +184,9 @@ def exported_series_names(registry: CollectorRegistry) -> set[str]:
     return names
 
 
-def unknown_names(expr: str, exported: Iterable[str], recording_rules: Mapping[str, str],
-                  builtins: Iterable[str] = PROMETHEUS_BUILTINS) -> list[str]:
+def unknown_names(
+    expr: str, exported: Iterable[str], recording_rules: Mapping[str, str], builtins: Iterable[str] = PROMETHEUS_BUILTINS
+) -> list[str]:
     """Names ``expr`` reads, after resolving recording rules, that nothing exports."""
     known = set(exported) | set(builtins)
     return sorted(resolve_names(expr, recording_rules) - known)

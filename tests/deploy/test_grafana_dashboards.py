@@ -23,6 +23,7 @@ GRAFANA = REPO / "deploy" / "grafana"
 DATASOURCES = GRAFANA / "provisioning" / "datasources" / "datasources.yml"
 PROVIDERS = GRAFANA / "provisioning" / "dashboards" / "dashboards.yml"
 DASHBOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))
+PROMETHEUS_CONFIG = REPO / "deploy" / "prometheus" / "prometheus.yml"
 
 # Grafana 10/11 dashboards exported today carry schemaVersion 39 or later.
 MIN_SCHEMA_VERSION = 39
@@ -31,11 +32,10 @@ GRID_COLUMNS = 24
 BUILTIN_DATASOURCE_UIDS = {"-- Grafana --", "-- Mixed --", "-- Dashboard --", "grafana"}
 # Unit ids we use from Grafana's catalogue (packages/grafana-data/src/valueFormats), plus
 # Grafana's custom-unit forms. Extend when a panel needs another one.
-KNOWN_UNITS = {
-    "none", "short", "percent", "percentunit", "s", "ms", "µs", "ns", "m", "h", "d",
-    "dtdurations", "dtdurationms", "bytes", "decbytes", "cps", "ops", "reqps", "rps", "wps",
-    "cpm", "opm", "dateTimeAsIso", "dateTimeFromNow",
-}
+KNOWN_UNITS = set(
+    "none short percent percentunit s ms µs ns m h d dtdurations dtdurationms bytes decbytes "
+    "cps ops reqps rps wps cpm opm dateTimeAsIso dateTimeFromNow".split()
+)
 CUSTOM_UNIT = re.compile(r"^(suffix|prefix|count|si):\S.*$")
 
 
@@ -64,6 +64,7 @@ def datasources() -> dict[str, dict]:
 
 # --- provisioning ----------------------------------------------------------------------------
 
+
 def test_datasources_provision_prometheus_and_the_warehouse(datasources):
     by_type = {ds["type"]: ds for ds in datasources.values()}
     assert by_type["prometheus"]["url"] == "http://prometheus:9090"
@@ -74,12 +75,20 @@ def test_datasources_provision_prometheus_and_the_warehouse(datasources):
     assert sum(bool(ds.get("isDefault")) for ds in datasources.values()) == 1
 
 
+def test_prometheus_datasource_interval_matches_the_scrape_interval(datasources):
+    # $__rate_interval is computed from timeInterval: it must be the real scrape interval.
+    scrape_interval = yaml.safe_load(PROMETHEUS_CONFIG.read_text())["global"]["scrape_interval"]
+    (prometheus,) = [ds for ds in datasources.values() if ds["type"] == "prometheus"]
+    assert prometheus["jsonData"]["timeInterval"] == scrape_interval
+
+
 def test_datasource_secrets_come_from_the_environment(datasources):
     for ds in datasources.values():
         assert "password" not in ds, f"{ds['name']}: put the password under secureJsonData"
         for key, value in (ds.get("secureJsonData") or {}).items():
             assert re.fullmatch(r"\$\{?[A-Z][A-Z0-9_]*\}?", str(value)), (
-                f"{ds['name']}: secureJsonData.{key} must be an environment variable reference, not a literal")
+                f"{ds['name']}: secureJsonData.{key} must be an environment variable reference, not a literal"
+            )
 
 
 def test_dashboard_provider_reads_the_mounted_directory():
@@ -88,6 +97,7 @@ def test_dashboard_provider_reads_the_mounted_directory():
 
 
 # --- dashboards -----------------------------------------------------------------------------
+
 
 def test_there_are_dashboards():
     assert DASHBOARDS, "no dashboard JSON under deploy/grafana/dashboards"
@@ -139,7 +149,8 @@ def test_every_datasource_reference_is_provisioned(path, datasources):
     refs += [(a.get("name"), a.get("datasource")) for a in dashboard.get("annotations", {}).get("list", [])]
     for where, ref in refs:
         assert isinstance(ref, dict) and ref.get("uid"), (
-            f"{where}: reference the datasource as {{'type': ..., 'uid': ...}}, not by name or default")
+            f"{where}: reference the datasource as {{'type': ..., 'uid': ...}}, not by name or default"
+        )
         if ref["uid"] in BUILTIN_DATASOURCE_UIDS:
             continue
         assert ref["uid"] in datasources, f"{where}: datasource uid {ref['uid']!r} is not provisioned"

@@ -44,10 +44,11 @@ README = REPO / "README.md"
 SEVERITIES = {"critical", "warning"}
 
 
-# --- fixtures ---------------------------------------------------------------------------
+# --- helpers ----------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def promtool() -> str:
+
+def _promtool() -> str:
+    """promtool's path; a test failure (not a skip) without it: CI installs it."""
     path = shutil.which("promtool")
     if path is None:
         pytest.fail(
@@ -59,10 +60,9 @@ def promtool() -> str:
     return path
 
 
-def _run(promtool: str, *args: str) -> None:
-    proc = subprocess.run([promtool, *args], cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, (
-        f"`promtool {' '.join(args)}` failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+def _run(*args: str) -> None:
+    proc = subprocess.run([_promtool(), *args], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, f"`promtool {' '.join(args)}` failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
 
 
 def _rule_groups() -> list[dict]:
@@ -100,16 +100,17 @@ def exported() -> set[str]:
 
 # --- promtool ----------------------------------------------------------------------------
 
-def test_prometheus_config_is_valid(promtool):
-    _run(promtool, "check", "config", str(CONFIG.relative_to(REPO)))
+
+def test_prometheus_config_is_valid():
+    _run("check", "config", str(CONFIG.relative_to(REPO)))
 
 
-def test_rules_are_valid(promtool):
-    _run(promtool, "check", "rules", str(RULES.relative_to(REPO)))
+def test_rules_are_valid():
+    _run("check", "rules", str(RULES.relative_to(REPO)))
 
 
-def test_rules_pass_their_promtool_unit_tests(promtool):
-    _run(promtool, "test", "rules", str(RULE_TESTS.relative_to(REPO)))
+def test_rules_pass_their_promtool_unit_tests():
+    _run("test", "rules", str(RULE_TESTS.relative_to(REPO)))
 
 
 def test_config_loads_the_rules_file():
@@ -120,12 +121,16 @@ def test_config_loads_the_rules_file():
 
 # --- metric names ------------------------------------------------------------------------
 
+
 def test_pipeline_exports_the_series_names_the_checker_expects(exported):
     # Guards the checker itself: counters as _total, histograms as _bucket/_sum/_count.
     assert "ascolto_events_consumed_total" in exported
     assert "ascolto_events_consumed" not in exported
-    assert {"ascolto_batch_duration_seconds_bucket", "ascolto_batch_duration_seconds_sum",
-            "ascolto_batch_duration_seconds_count"} <= exported
+    assert {
+        "ascolto_batch_duration_seconds_bucket",
+        "ascolto_batch_duration_seconds_sum",
+        "ascolto_batch_duration_seconds_count",
+    } <= exported
     assert "ascolto_consumer_lag_records" in exported
 
 
@@ -134,7 +139,8 @@ def test_rule_reads_only_exported_metrics(rule, exported):
     unknown = unknown_names(rule["expr"], exported, _recording_rules())
     assert not unknown, (
         f"{rule.get('alert') or rule.get('record')} reads {unknown}, which pipelines/io/metrics.py "
-        f"does not export (and no recording rule defines)")
+        f"does not export (and no recording rule defines)"
+    )
 
 
 @pytest.mark.parametrize(("where", "expr"), _dashboard_exprs())
@@ -163,26 +169,29 @@ def test_checker_reports_a_counter_queried_without_total(exported):
     assert unknown_names("rate(ascolto_dead_letters[5m])", exported, {}) == ["ascolto_dead_letters"]
 
 
-@pytest.mark.parametrize(("expr", "names"), [
-    # functions, aggregations with grouping before or after, label names in by/on lists
-    ("sum by (job, reason) (rate(a_total[5m]))", {"a_total"}),
-    ("sum(rate(a_total[5m])) without (instance)", {"a_total"}),
-    ("a / ignoring (reason) group_left (kind) b", {"a", "b"}),
-    ("(time() - a > 600) and on (job, instance) (sum by (job, instance) (b) > 0)", {"a", "b"}),
-    ("SUM(a) BY (b) AND c unless d or e", {"a", "c", "d", "e"}),
-    # label matchers, strings, __name__ matchers
-    ('a{job="x", reason=~"b|c", kind!="d"}', {"a"}),
-    ('{__name__="a", job="x"}', {"a"}),
-    ('label_replace(up, "dst", "$1", "instance", "(not_a_metric):.*")', {"up"}),
-    # ranges, subqueries, modifiers, numbers, comments
-    ("max_over_time(deriv(a[15m])[1h:1m]) offset 5m", {"a"}),
-    ("rate(a[5m] @ start()) > bool 1e3", {"a"}),
-    ("a > -Inf # b is only in a comment", {"a"}),
-    ("histogram_quantile(0.95, sum by (le) (rate(a_bucket[$__rate_interval])))", {"a_bucket"}),
-    ("rate(a[${interval}]) * on (job) group_left b", {"a", "b"}),
-    ("topk(5, a) / count_values(\"v\", b)", {"a", "b"}),
-    ("level:a:rate5m", {"level:a:rate5m"}),
-])
+@pytest.mark.parametrize(
+    ("expr", "names"),
+    [
+        # functions, aggregations with grouping before or after, label names in by/on lists
+        ("sum by (job, reason) (rate(a_total[5m]))", {"a_total"}),
+        ("sum(rate(a_total[5m])) without (instance)", {"a_total"}),
+        ("a / ignoring (reason) group_left (kind) b", {"a", "b"}),
+        ("(time() - a > 600) and on (job, instance) (sum by (job, instance) (b) > 0)", {"a", "b"}),
+        ("SUM(a) BY (b) AND c unless d or e", {"a", "c", "d", "e"}),
+        # label matchers, strings, __name__ matchers
+        ('a{job="x", reason=~"b|c", kind!="d"}', {"a"}),
+        ('{__name__="a", job="x"}', {"a"}),
+        ('label_replace(up, "dst", "$1", "instance", "(not_a_metric):.*")', {"up"}),
+        # ranges, subqueries, modifiers, numbers, comments
+        ("max_over_time(deriv(a[15m])[1h:1m]) offset 5m", {"a"}),
+        ("rate(a[5m] @ start()) > bool 1e3", {"a"}),
+        ("a > -Inf # b is only in a comment", {"a"}),
+        ("histogram_quantile(0.95, sum by (le) (rate(a_bucket[$__rate_interval])))", {"a_bucket"}),
+        ("rate(a[${interval}]) * on (job) group_left b", {"a", "b"}),
+        ('topk(5, a) / count_values("v", b)', {"a", "b"}),
+        ("level:a:rate5m", {"level:a:rate5m"}),
+    ],
+)
 def test_checker_finds_metric_names(expr, names):
     assert referenced_names(expr) == names
 
@@ -200,6 +209,7 @@ def test_checker_refuses_what_it_cannot_read(expr):
 
 # --- alert hygiene -----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("alert", _alerts(), ids=lambda r: r["alert"])
 def test_alert_has_severity_summary_description_and_runbook(alert):
     name = alert["alert"]
@@ -211,8 +221,7 @@ def test_alert_has_severity_summary_description_and_runbook(alert):
 
 
 def test_every_alert_has_a_firing_and_a_quiet_promtool_case():
-    cases = [case for test in yaml.safe_load(RULE_TESTS.read_text())["tests"]
-             for case in test.get("alert_rule_test", [])]
+    cases = [case for test in yaml.safe_load(RULE_TESTS.read_text())["tests"] for case in test.get("alert_rule_test", [])]
     for alert in _alerts():
         name = alert["alert"]
         mine = [case for case in cases if case["alertname"] == name]
@@ -221,8 +230,13 @@ def test_every_alert_has_a_firing_and_a_quiet_promtool_case():
 
 
 def test_every_recording_rule_has_a_promtool_case():
-    tested = set().union(*(referenced_names(case["expr"]) for test in yaml.safe_load(RULE_TESTS.read_text())["tests"]
-                           for case in test.get("promql_expr_test", [])))
+    tested = set().union(
+        *(
+            referenced_names(case["expr"])
+            for test in yaml.safe_load(RULE_TESTS.read_text())["tests"]
+            for case in test.get("promql_expr_test", [])
+        )
+    )
     untested = sorted(set(_recording_rules()) - tested)
     assert not untested, f"recording rules without a promql_expr_test: {untested}"
 
@@ -238,9 +252,7 @@ def _github_anchor(heading: str) -> str:
 
 
 def test_runbook_anchors_exist_in_readme():
-    if not README.exists():
-        pytest.skip("README.md is not written yet; its 'Alert: <AlertName>' headings are the runbooks")
+    assert README.exists(), "README.md is missing: its 'Alert: <AlertName>' headings are the runbooks"
     anchors = {_github_anchor(line.lstrip("#")) for line in README.read_text().splitlines() if line.startswith("#")}
-    missing = [a["annotations"]["runbook"] for a in _alerts()
-               if a["annotations"]["runbook"].partition("#")[2] not in anchors]
+    missing = [a["annotations"]["runbook"] for a in _alerts() if a["annotations"]["runbook"].partition("#")[2] not in anchors]
     assert not missing, f"README.md has no heading for {missing} (add '### Alert: <AlertName>' sections)"
