@@ -25,10 +25,10 @@ class _QuietBeamImports(logging.Filter):
 logging.getLogger().addFilter(_QuietBeamImports())  # before anything imports apache_beam
 
 from pipelines.catalog import CatalogError  # noqa: E402
-from pipelines.config import DEFAULT_TOPIC, DEFAULT_WAREHOUSE, ConfigError, JobConfig, env_defaults
-from pipelines.io.broker import BrokerError
-from pipelines.io.kafka import KafkaUnavailable
-from pipelines.io.warehouse import WarehouseError
+from pipelines.config import DEFAULT_TOPIC, DEFAULT_WAREHOUSE, ConfigError, JobConfig, env_defaults  # noqa: E402
+from pipelines.io.broker import BrokerError  # noqa: E402
+from pipelines.io.kafka import KafkaUnavailable  # noqa: E402
+from pipelines.io.warehouse import WarehouseError  # noqa: E402
 
 USER_ERRORS = (ConfigError, KafkaUnavailable, WarehouseError, BrokerError, CatalogError)
 log = logging.getLogger("ascolto")
@@ -48,23 +48,52 @@ def _job_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--topic", help=f"input topic (env ASCOLTO_TOPIC; default {DEFAULT_TOPIC})")
     p.add_argument("--warehouse", help=f"DuckDB warehouse file (env ASCOLTO_WAREHOUSE; default {DEFAULT_WAREHOUSE})")
     p.add_argument("--window-seconds", type=int, default=d.window_seconds, help="event-time window size in seconds (default %(default)s)")
-    p.add_argument("--allowed-lateness-seconds", type=int, default=d.allowed_lateness_seconds,
-                   help="how long after a window ends its late events still count (default %(default)s)")
-    p.add_argument("--dedup-retention-seconds", type=int, default=d.dedup_retention_seconds,
-                   help="how long accepted event ids are remembered for dedup (default %(default)s)")
-    p.add_argument("--max-batch-records", type=int, default=d.max_batch_records, help="records per micro-batch at most (default %(default)s)")
+    p.add_argument(
+        "--allowed-lateness-seconds",
+        type=int,
+        default=d.allowed_lateness_seconds,
+        help="how long after a window ends its late events still count (default %(default)s)",
+    )
+    p.add_argument(
+        "--dedup-retention-seconds",
+        type=int,
+        default=d.dedup_retention_seconds,
+        help="how long accepted event ids are remembered for dedup (default %(default)s)",
+    )
+    p.add_argument(
+        "--max-batch-records", type=int, default=d.max_batch_records, help="records per micro-batch at most (default %(default)s)"
+    )
     p.add_argument("--chunk-records", type=int, default=d.chunk_records, help="records per element inside a batch (default %(default)s)")
-    p.add_argument("--metrics-port", type=int, help=f"Prometheus /metrics port, 0 for none (env ASCOLTO_METRICS_PORT; default {d.metrics_port})")
-    p.add_argument("--metrics-addr", help=f"address the metrics endpoint binds, 0.0.0.0 in a container (env ASCOLTO_METRICS_ADDR; default {d.metrics_addr})")
-    p.add_argument("--group-id", default=d.group_id, help="consumer group that mirrors committed offsets, for lag tools (default %(default)s)")
+    p.add_argument(
+        "--metrics-port", type=int, help=f"Prometheus /metrics port, 0 for none (env ASCOLTO_METRICS_PORT; default {d.metrics_port})"
+    )
+    p.add_argument(
+        "--metrics-addr",
+        help=f"address the metrics endpoint binds, 0.0.0.0 in a container (env ASCOLTO_METRICS_ADDR; default {d.metrics_addr})",
+    )
+    p.add_argument(
+        "--group-id", default=d.group_id, help="consumer group that mirrors committed offsets, for lag tools (default %(default)s)"
+    )
     p.add_argument("--runner", default=d.runner, help="Beam runner for each micro-batch (default %(default)s)")
 
 
 def job_config(args: argparse.Namespace, **overrides: object) -> JobConfig:
     values: dict[str, object] = {"bootstrap_servers": ""}
     values.update(env_defaults())
-    for name in ("bootstrap_servers", "topic", "warehouse", "window_seconds", "allowed_lateness_seconds", "dedup_retention_seconds",
-                 "max_batch_records", "chunk_records", "metrics_port", "metrics_addr", "group_id", "runner"):
+    for name in (
+        "bootstrap_servers",
+        "topic",
+        "warehouse",
+        "window_seconds",
+        "allowed_lateness_seconds",
+        "dedup_retention_seconds",
+        "max_batch_records",
+        "chunk_records",
+        "metrics_port",
+        "metrics_addr",
+        "group_id",
+        "runner",
+    ):
         v = getattr(args, name, None)
         if v is not None:
             values[name] = v
@@ -181,17 +210,28 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     def on_batch(r) -> None:
         if r.consumed:
-            log.info("batch %d: %s records in %.2f s (%s/s): %s accepted, %s duplicates, %s late, %s dead letters; lag %s",
-                     r.batch_id, f"{r.consumed:,}", r.seconds, f"{r.consumed / r.seconds:,.0f}", f"{r.accepted:,}",
-                     f"{r.duplicates:,}", f"{r.late:,}", f"{r.dead_letters:,}", f"{sum(r.lag.values()):,}")
+            log.info(
+                "batch %d: %s records in %.2f s (%s/s): %s accepted, %s duplicates, %s late, %s dead letters; lag %s",
+                r.batch_id,
+                f"{r.consumed:,}",
+                r.seconds,
+                f"{r.consumed / r.seconds:,.0f}",
+                f"{r.accepted:,}",
+                f"{r.duplicates:,}",
+                f"{r.late:,}",
+                f"{r.dead_letters:,}",
+                f"{sum(r.lag.values()):,}",
+            )
 
     try:
         totals = driver.run(stop_when_idle=args.stop_when_idle, max_batches=args.max_batches, should_stop=stop.is_set, on_batch=on_batch)
     finally:
         driver.close()
         warehouse.close()
-    print(f"committed {totals.batches} batches, {totals.consumed:,} records ({totals.accepted:,} accepted, {totals.duplicates:,} "
-          f"duplicates, {totals.late:,} late, {totals.dead_letters:,} dead letters) into {job.warehouse}")
+    print(
+        f"committed {totals.batches} batches, {totals.consumed:,} records ({totals.accepted:,} accepted, {totals.duplicates:,} "
+        f"duplicates, {totals.late:,} late, {totals.dead_letters:,} dead letters) into {job.warehouse}"
+    )
     return 0
 
 

@@ -38,7 +38,7 @@ class JobConfig:
     idle_sleep_seconds: float = 1.0
     runner: str = "FnApiRunner"
 
-    def validate(self) -> "JobConfig":
+    def validate(self) -> JobConfig:
         if not self.bootstrap_servers:
             raise ConfigError("no Kafka broker given: pass --bootstrap-servers HOST:PORT or set ASCOLTO_BOOTSTRAP_SERVERS")
         for hp in self.bootstrap_servers.split(","):
@@ -84,9 +84,13 @@ def env_defaults() -> dict[str, object]:
     """Deployment settings from the environment (read once, at the edge)."""
     out: dict[str, object] = {}
     names = {f.name for f in fields(JobConfig)}
-    for key, env in (("bootstrap_servers", "ASCOLTO_BOOTSTRAP_SERVERS"), ("topic", "ASCOLTO_TOPIC"),
-                     ("warehouse", "ASCOLTO_WAREHOUSE"), ("metrics_port", "ASCOLTO_METRICS_PORT"),
-                     ("metrics_addr", "ASCOLTO_METRICS_ADDR")):
+    for key, env in (
+        ("bootstrap_servers", "ASCOLTO_BOOTSTRAP_SERVERS"),
+        ("topic", "ASCOLTO_TOPIC"),
+        ("warehouse", "ASCOLTO_WAREHOUSE"),
+        ("metrics_port", "ASCOLTO_METRICS_PORT"),
+        ("metrics_addr", "ASCOLTO_METRICS_ADDR"),
+    ):
         if key in names and os.environ.get(env):
             out[key] = os.environ[env]
     if "metrics_port" in out:

@@ -56,8 +56,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     records = list(generate_stream(gen_config))
     with EmbeddedBroker() as broker:
         console.print(f"Embedded Kafka-compatible broker (Tansu) on [bold]{broker.bootstrap_servers}[/bold]")
-        job = job_config(args, bootstrap_servers=broker.bootstrap_servers, warehouse=str(warehouse_path),
-                         metrics_port=metrics_port, max_batch_records=args.max_batch_records)
+        job = job_config(
+            args,
+            bootstrap_servers=broker.bootstrap_servers,
+            warehouse=str(warehouse_path),
+            metrics_port=metrics_port,
+            max_batch_records=args.max_batch_records,
+        )
         create_topics(broker.bootstrap_servers, {job.topic: args.partitions})
         metrics = PipelineMetrics()
         if metrics_port:
@@ -68,9 +73,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         def produce() -> None:
             def bump(n: int) -> None:
                 published[0] += n
+
             try:
-                publish(KafkaSettings(broker.bootstrap_servers), job.topic, ((r.key, r.value) for r in records),
-                        rate_per_s=args.rate, on_progress=bump)
+                publish(
+                    KafkaSettings(broker.bootstrap_servers),
+                    job.topic,
+                    ((r.key, r.value) for r in records),
+                    rate_per_s=args.rate,
+                    on_progress=bump,
+                )
             except BaseException as exc:  # noqa: BLE001 - reported by the main thread
                 failure.append(exc)
 
@@ -78,8 +89,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         warehouse = DuckDBWarehouse(job.warehouse)
         driver = EmbeddedDriver(job, load_catalog(), warehouse, metrics)
         totals = RunTotals()
-        columns = (TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
-                   TimeElapsedColumn(), TextColumn("{task.fields[rate]}"))
+        columns = (
+            TextColumn("{task.description:<22}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[rate]}"),
+        )
         try:
             with Progress(*columns, console=console) as progress:
                 pub_task = progress.add_task("published to Kafka", total=len(records), rate="")
@@ -91,8 +108,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     progress.update(pub_task, completed=published[0])
                     if report.consumed:
                         totals.add(report)
-                        progress.update(com_task, completed=totals.consumed,
-                                        rate=f"{totals.consumed / (time.perf_counter() - t0):,.0f} records/s")
+                        progress.update(
+                            com_task, completed=totals.consumed, rate=f"{totals.consumed / (time.perf_counter() - t0):,.0f} records/s"
+                        )
                     if failure:
                         raise failure[0]
                     if not producer.is_alive() and not report.consumed and not any(report.lag.values()):
@@ -108,8 +126,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
             raise ConfigError(f"the demo published {len(records):,} records but committed {totals.consumed:,}")
         render_summary(summary, console)
         elapsed = time.perf_counter() - t_start
-        console.print(f"\nWarehouse: [bold]{warehouse_path.resolve()}[/bold] (DuckDB; try: duckdb {warehouse_path} "
-                      "\"SELECT * FROM v_mentions_by_brand_platform\")")
+        console.print(
+            f"\nWarehouse: [bold]{warehouse_path.resolve()}[/bold] (DuckDB; try: duckdb {warehouse_path} "
+            '"SELECT * FROM v_mentions_by_brand_platform")'
+        )
         if metrics_port:
             state = "serving until Ctrl-C" if args.keep_serving else "was live during the run"
             console.print(f"Metrics:   [bold]http://127.0.0.1:{metrics_port}/metrics[/bold] ({state})")

@@ -23,10 +23,10 @@ import math
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -38,6 +38,7 @@ from pipelines.io.kafka import KafkaSettings, KafkaUnavailable, commit_group_off
 from pipelines.io.metrics import LATENCY_QUANTILES, PipelineMetrics
 from pipelines.io.staging import WriteArrowToStaging, WriteToStaging, read_staged, read_staged_arrow
 from pipelines.io.warehouse import BatchOutputs, DuckDBWarehouse, WarehouseError, events_to_arrow
+from pipelines.model import MENTION_TYPES
 from pipelines.transforms.read import OffsetRangePlan
 
 log = logging.getLogger("ascolto.driver")
@@ -113,7 +114,7 @@ class EmbeddedDriver:
 
     def run_batch(self) -> BatchReport:
         job = self.job
-        started_at = datetime.now(timezone.utc)
+        started_at = datetime.now(UTC)
         t0 = time.perf_counter()
         plan = self.plan()
         state = self.warehouse.source_state(job.topic)
@@ -122,8 +123,9 @@ class EmbeddedDriver:
         try:
             options = PipelineOptions([f"--runner={job.runner}"])
             with beam.Pipeline(options=options) as p:
-                outputs = build_engagement(p | "PlanOffsetRanges" >> beam.Create([plan]), job, self.catalog, watermarks,
-                                           self.warehouse.seen_ids_source())
+                outputs = build_engagement(
+                    p | "PlanOffsetRanges" >> beam.Create([plan]), job, self.catalog, watermarks, self.warehouse.seen_ids_source()
+                )
                 for name in EngagementOutputs._fields:
                     if name == "events":
                         outputs.events | "Stage_events" >> WriteArrowToStaging(staging, name, events_to_arrow)
@@ -152,17 +154,31 @@ class EmbeddedDriver:
         commit_seconds = 0.0
         if out.consumed:
             commit_seconds = self.warehouse.commit(
-                batch_id, job.topic, len(self.partitions), out, job.window_seconds, job.allowed_lateness_seconds,
-                job.dedup_retention_seconds, started_at, pipeline_seconds)
+                batch_id,
+                job.topic,
+                len(self.partitions),
+                out,
+                job.window_seconds,
+                job.allowed_lateness_seconds,
+                job.dedup_retention_seconds,
+                started_at,
+                pipeline_seconds,
+            )
             try:
                 commit_group_offsets(self._consumer, job.topic, {r.partition: r.end for r in out.ranges})
             except Exception as exc:  # noqa: BLE001 - informational only; the warehouse holds the truth
                 log.warning("could not mirror offsets to consumer group %s: %s", job.group_id, exc)
         report = BatchReport(
-            batch_id=batch_id, consumed=out.consumed, accepted=out.accepted, duplicates=len(out.duplicates),
-            late=len(out.late), dead_letters=len(out.dead_letters), window_rows=len(out.window_rows),
+            batch_id=batch_id,
+            consumed=out.consumed,
+            accepted=out.accepted,
+            duplicates=len(out.duplicates),
+            late=len(out.late),
+            dead_letters=len(out.dead_letters),
+            window_rows=len(out.window_rows),
             lag={r.partition: max(0, r.highwater - r.end) for r in out.ranges},
-            pipeline_seconds=pipeline_seconds, commit_seconds=commit_seconds,
+            pipeline_seconds=pipeline_seconds,
+            commit_seconds=commit_seconds,
             watermark_ms=self.warehouse.global_watermark_ms(job.topic, len(self.partitions)),
             partition_watermarks_ms={p: s.max_event_time_ms for p, s in self.warehouse.source_state(job.topic).items()},
             latency_s=dict(zip(LATENCY_QUANTILES, out.latency_quantiles_s(tuple(float(q) for q in LATENCY_QUANTILES)))),
@@ -195,10 +211,21 @@ class EmbeddedDriver:
             m.watermark.set(r.watermark_ms / 1000)
         for q, seconds in r.latency_s.items():
             m.event_latency.labels(q).set(seconds)
+        for row in out.window_rows:
+            k, t = row.key, row.totals
+            if k.event_type in MENTION_TYPES:
+                m.brand_mentions.labels(k.brand, k.platform).inc(t.events)
+            m.brand_engagement.labels(k.brand, k.platform).inc(t.engagement_points)
+            m.brand_impressions.labels(k.brand, k.platform).inc(t.impressions)
+            m.brand_reach.labels(k.brand).inc(t.reach)
 
-    def run(self, stop_when_idle: bool = False, max_batches: int | None = None,
-            should_stop: Callable[[], bool] = lambda: False,
-            on_batch: Callable[[BatchReport], None] | None = None) -> RunTotals:
+    def run(
+        self,
+        stop_when_idle: bool = False,
+        max_batches: int | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+        on_batch: Callable[[BatchReport], None] | None = None,
+    ) -> RunTotals:
         totals = RunTotals()
         while not should_stop():
             try:

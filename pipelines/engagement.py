@@ -38,17 +38,14 @@ class EngagementOutputs(NamedTuple):
     dead_letters: beam.PCollection  # DeadLetter
 
 
-def build_engagement(plans: beam.PCollection, job: JobConfig, catalog: Catalog, initial_watermarks: dict[tuple[str, int], int],
-                     history: SeenIdsSource) -> EngagementOutputs:
+def build_engagement(
+    plans: beam.PCollection, job: JobConfig, catalog: Catalog, initial_watermarks: dict[tuple[str, int], int], history: SeenIdsSource
+) -> EngagementOutputs:
     read = plans | "ReadKafkaOffsetRanges" >> ReadKafkaOffsetRanges(KafkaSettings(job.bootstrap_servers), job.chunk_records)
     decoded = read.chunks | "DecodeSocialEvents" >> DecodeSocialEvents()
     timed = decoded.events | "ClassifyLateness" >> ClassifyLateness(job.window_seconds, job.allowed_lateness_seconds, initial_watermarks)
     unique = timed.on_time | "DeduplicateEvents" >> DeduplicateEvents(history)
-    scored = (
-        unique.events
-        | "EnrichEvents" >> EnrichEvents(catalog)
-        | "ScoreEngagement" >> ScoreEngagement()
-    )
+    scored = unique.events | "EnrichEvents" >> EnrichEvents(catalog) | "ScoreEngagement" >> ScoreEngagement()
     windows = scored | "AggregateEngagement" >> AggregateEngagement(job.window_seconds)
     return EngagementOutputs(
         ranges=read.ranges,

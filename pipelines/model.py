@@ -60,7 +60,7 @@ class PartitionWatermark(NamedTuple):
     max_event_time_ms: int
 
 
-class DeadLetterReason(str, enum.Enum):
+class DeadLetterReason(enum.StrEnum):
     """Closed set of reasons a record becomes a dead letter. Used as a metric label."""
 
     EMPTY_VALUE = "empty_value"
@@ -82,7 +82,7 @@ class DeadLetter(NamedTuple):
     value: bytes | None
 
 
-class DuplicateKind(str, enum.Enum):
+class DuplicateKind(enum.StrEnum):
     """Closed set of duplicate kinds. Used as a metric label."""
 
     REDELIVERY = "redelivery"  # same event id seen before (this batch or an earlier one)
@@ -144,6 +144,8 @@ class WindowRow(NamedTuple):
 PLATFORMS = ("facebook", "instagram", "x", "linkedin", "youtube", "tiktok", "telegram", "review_site", "other")
 EVENT_TYPES = ("post", "comment", "reply", "reaction", "share", "mention", "review", "direct_message", "view")
 DEVICES = ("mobile", "desktop", "unknown")
+# Events that carry what people say; reactions and views are engagement and impressions.
+MENTION_TYPES = frozenset({"post", "mention", "comment", "reply", "review", "direct_message", "share"})
 METRIC_VERSION = "engagement-v1/reach-v1"  # stored on every row; see transforms/score.py
 UNATTRIBUTED_BRAND = "unattributed"
 UNKNOWN_LANG = "unknown"

@@ -14,8 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipelines.catalog import Catalog
-
-MENTION_TYPES = ("post", "mention", "comment", "reply", "review", "direct_message", "share")
+from pipelines.model import MENTION_TYPES
 
 
 @dataclass
@@ -31,10 +30,13 @@ class Summary:
 
 
 def collect_summary(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> Summary:
-    types = ", ".join(f"'{t}'" for t in MENTION_TYPES)
-    per_brand = {r[0]: r[1:] for r in con.execute(f"""
+    types = ", ".join(f"'{t}'" for t in sorted(MENTION_TYPES))
+    per_brand = {
+        r[0]: r[1:]
+        for r in con.execute(f"""
         SELECT brand, sum(events) FILTER (WHERE event_type IN ({types})), sum(engagement_points), sum(reach), sum(impressions)
-        FROM engagement_window GROUP BY brand""").fetchall()}
+        FROM engagement_window GROUP BY brand""").fetchall()
+    }
     sector_mentions: dict[str, int] = {}
     for b in catalog.brands:
         sector_mentions[b.sector] = sector_mentions.get(b.sector, 0) + int(per_brand.get(b.id, (0,))[0] or 0)
@@ -66,14 +68,25 @@ def collect_summary(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> Summary
 
 def render_summary(s: Summary, console: Console) -> None:
     t = Table(title="What people said, per brand", title_justify="left")
-    for col, just in (("brand", "left"), ("sector", "left"), ("role", "left"), ("mentions", "right"), ("share of voice", "right"),
-                      ("engagement pts", "right"), ("reach", "right"), ("impressions", "right"), ("net sentiment", "right")):
+    for col, just in (
+        ("brand", "left"),
+        ("sector", "left"),
+        ("role", "left"),
+        ("mentions", "right"),
+        ("share of voice", "right"),
+        ("engagement pts", "right"),
+        ("reach", "right"),
+        ("impressions", "right"),
+        ("net sentiment", "right"),
+    ):
         t.add_column(col, justify=just)
     for name, sector, role, m, e, r, i, sov in s.brands:
         t.add_row(name, sector, role, f"{m:,}", "-" if sov is None else f"{sov:.0%}", f"{e:,}", f"{r:,}", f"{i:,}", "[dim]pending[/dim]")
     console.print(t)
-    console.print("[dim]Share of voice: the brand's mentions over all mentions in its sector. Net sentiment arrives with the "
-                  "enrichment models (issue 8); engagement-v1 points weigh comments and DMs over likes (README).[/dim]")
+    console.print(
+        "[dim]Share of voice: the brand's mentions over all mentions in its sector. Net sentiment arrives with the "
+        "enrichment models (issue 8); engagement-v1 points weigh comments and DMs over likes (README).[/dim]"
+    )
     p = Table(title="Where they said it", title_justify="left")
     for col, just in (("platform", "left"), ("mentions", "right"), ("engagement pts", "right"), ("most mentioned", "left")):
         p.add_column(col, justify=just)
@@ -84,8 +97,16 @@ def render_summary(s: Summary, console: Console) -> None:
     acc = Table(title="Pipeline accounting (every record in exactly one place)", title_justify="left")
     for col in ("consumed", "accepted", "duplicates", "late", "dead letters", "batches", "windows (final)", "max revision"):
         acc.add_column(col, justify="right")
-    acc.add_row(f"{h['consumed']:,}", f"{h['accepted']:,}", f"{h['duplicates']:,}", f"{h['late']:,}", f"{h['dead_letters']:,}",
-                f"{s.batches:,}", f"{s.windows[0]:,} ({s.windows[1]:,})", str(s.windows[2]))
+    acc.add_row(
+        f"{h['consumed']:,}",
+        f"{h['accepted']:,}",
+        f"{h['duplicates']:,}",
+        f"{h['late']:,}",
+        f"{h['dead_letters']:,}",
+        f"{s.batches:,}",
+        f"{s.windows[0]:,} ({s.windows[1]:,})",
+        str(s.windows[2]),
+    )
     console.print(acc)
     if s.dead_letters:
         console.print("Dead letters by reason: " + ", ".join(f"{r} {n:,}" for r, n in s.dead_letters))

@@ -116,7 +116,9 @@ class EventCodec:
         except (EOFError, StopIteration, IndexError, struct.error) as exc:
             raise DecodeError(DeadLetterReason.MALFORMED_AVRO, f"Avro body is truncated or corrupt: {type(exc).__name__}: {exc}") from None
         except (UnicodeDecodeError, ValueError, TypeError, OverflowError, KeyError) as exc:
-            raise DecodeError(DeadLetterReason.MALFORMED_AVRO, f"Avro body does not match schema id {schema_id}: {type(exc).__name__}: {exc}") from None
+            raise DecodeError(
+                DeadLetterReason.MALFORMED_AVRO, f"Avro body does not match schema id {schema_id}: {type(exc).__name__}: {exc}"
+            ) from None
         if buf.tell() != len(value):
             raise DecodeError(
                 DeadLetterReason.TRAILING_BYTES,

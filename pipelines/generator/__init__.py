@@ -1,5 +1,5 @@
 """A realistic, seeded social event stream (``ascolto produce``)."""
 
-from pipelines.generator.stream import GeneratedRecord, GeneratorConfig, EventTruth, generate_stream
+from pipelines.generator.stream import EventTruth, GeneratedRecord, GeneratorConfig, generate_stream
 
 __all__ = ["GeneratedRecord", "GeneratorConfig", "EventTruth", "generate_stream"]

@@ -24,18 +24,28 @@ from __future__ import annotations
 import heapq
 import math
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Iterator
+from datetime import UTC, datetime
 
 from pipelines.catalog import Catalog, load_catalog
 from pipelines.generator import texts
 from pipelines.wire import EventCodec
 
-DEFAULT_START_MS = int(datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc).timestamp() * 1000)
+DEFAULT_START_MS = int(datetime(2026, 11, 24, 8, 0, tzinfo=UTC).timestamp() * 1000)
 
 _PLATFORM_WEIGHTS = {"facebook": 24, "instagram": 22, "x": 18, "linkedin": 7, "youtube": 8, "tiktok": 11, "telegram": 4}
-_TYPE_WEIGHTS = {"view": 20, "reaction": 24, "comment": 15, "post": 7, "mention": 10, "share": 6, "reply": 5, "review": 5, "direct_message": 8}
+_TYPE_WEIGHTS = {
+    "view": 20,
+    "reaction": 24,
+    "comment": 15,
+    "post": 7,
+    "mention": 10,
+    "share": 6,
+    "reply": 5,
+    "review": 5,
+    "direct_message": 8,
+}
 _BRAND_WEIGHTS = {"nuvola": 34, "serverrapido": 14, "hostiamo": 12, "dolceforno": 26, "mulinosole": 14}
 _INTENT_WEIGHTS = {"complaint": 24, "question": 16, "praise": 30, "neutral": 30}
 _REACTIONS = {"like": 60, "love": 14, "haha": 5, "wow": 5, "sad": 5, "angry": 6, "care": 5}
@@ -123,8 +133,10 @@ class _Builder:
         self.st = st
         self.config = config
         self.brand_accounts = {
-            b.id: [_Author(id=f"brand-{b.id}-{j}", handle=h, follower_count=50_000 + 10_000 * j, is_brand_account=True)
-                   for j, h in enumerate(b.handles)]
+            b.id: [
+                _Author(id=f"brand-{b.id}-{j}", handle=h, follower_count=50_000 + 10_000 * j, is_brand_account=True)
+                for j, h in enumerate(b.handles)
+            ]
             for b in st.catalog.brands
         }
 
@@ -154,9 +166,21 @@ class _Builder:
         order = self.st.catalog.brand_ids
         return text, tuple(b for b in order if b in mentioned)
 
-    def event(self, *, platform: str, event_type: str, author: _Author, event_time_ms: int, text: str | None = None,
-              thread_id: str | None = None, parent_id: str | None = None, channel_owner: str | None = None,
-              reaction_kind: str | None = None, review_rating: int | None = None, event_id: str | None = None) -> dict:
+    def event(
+        self,
+        *,
+        platform: str,
+        event_type: str,
+        author: _Author,
+        event_time_ms: int,
+        text: str | None = None,
+        thread_id: str | None = None,
+        parent_id: str | None = None,
+        channel_owner: str | None = None,
+        reaction_kind: str | None = None,
+        review_rating: int | None = None,
+        event_id: str | None = None,
+    ) -> dict:
         rng = self.st.rng
         device = rng.choices(("mobile", "desktop", "unknown"), weights=(68, 27, 5))[0]
         return {
@@ -165,8 +189,12 @@ class _Builder:
             "event_type": event_type,
             "reaction_kind": reaction_kind,
             "review_rating": review_rating,
-            "author": {"id": author.id, "handle": author.handle, "follower_count": author.follower_count,
-                       "is_brand_account": author.is_brand_account},
+            "author": {
+                "id": author.id,
+                "handle": author.handle,
+                "follower_count": author.follower_count,
+                "is_brand_account": author.is_brand_account,
+            },
             "text": text,
             "thread_id": thread_id,
             "parent_id": parent_id,
@@ -235,8 +263,10 @@ def generate_stream(config: GeneratorConfig, catalog: Catalog | None = None, cod
             kind = rng.choice(_MALFORMED_KINDS)
             sample = codec.encode(b.event(platform="x", event_type="post", author=st.authors[0], event_time_ms=now, text="x"))
             tiebreak += 1
-            heapq.heappush(heap, (now, tiebreak, GeneratedRecord(f"bad-{tiebreak}".encode(), _malformed_value(rng, kind, sample),
-                                                                 f"malformed:{kind}", now)))
+            heapq.heappush(
+                heap,
+                (now, tiebreak, GeneratedRecord(f"bad-{tiebreak}".encode(), _malformed_value(rng, kind, sample), f"malformed:{kind}", now)),
+            )
         produced += _organic_event(b, now, in_burst, schedule)
     while heap:
         yield heapq.heappop(heap)[2]
@@ -281,7 +311,9 @@ def _organic_event(b: _Builder, now: int, in_burst: bool, schedule) -> int:
             del posts[:-40]
         if rng.random() < config.cross_post_rate:
             other = rng.choice([p for p in _PLATFORM_WEIGHTS if p != platform])
-            twin = b.event(platform=other, event_type=event_type, author=author, event_time_ms=now + int(rng.uniform(5, 120) * 1000), text=text)
+            twin = b.event(
+                platform=other, event_type=event_type, author=author, event_time_ms=now + int(rng.uniform(5, 120) * 1000), text=text
+            )
             twin["thread_id"] = twin["event_id"]
             schedule(twin, EventTruth(lang, brands, intent), kind="cross_post")
             created += 1
@@ -298,8 +330,17 @@ def _organic_event(b: _Builder, now: int, in_burst: bool, schedule) -> int:
         brands: tuple[str, ...] = ()
         if event_type == "share" and rng.random() < 0.3:
             text, brands = b.text_for(brand_id, lang, intent)
-        ev = b.event(platform=parent.platform, event_type=event_type, author=author, event_time_ms=now, text=text,
-                     thread_id=parent.thread_id, parent_id=parent.event_id, channel_owner=parent.channel_owner, reaction_kind=kind)
+        ev = b.event(
+            platform=parent.platform,
+            event_type=event_type,
+            author=author,
+            event_time_ms=now,
+            text=text,
+            thread_id=parent.thread_id,
+            parent_id=parent.event_id,
+            channel_owner=parent.channel_owner,
+            reaction_kind=kind,
+        )
         truth_brands = _union(st, brands, (parent.brand,) if parent.channel_owner else ())
         if not parent.channel_owner and not brands:
             # A reaction to a customer's post about the brand: attributed by nothing in the event itself.
@@ -315,8 +356,16 @@ def _organic_event(b: _Builder, now: int, in_burst: bool, schedule) -> int:
             body = rng.choice(texts.BODIES[(lang, st.catalog.brand(parent.brand).sector, intent)])
             if "{" not in body:
                 text, brands = body, ()
-        ev = b.event(platform=parent.platform, event_type=event_type, author=author, event_time_ms=now, text=text,
-                     thread_id=parent.thread_id, parent_id=parent.event_id, channel_owner=parent.channel_owner)
+        ev = b.event(
+            platform=parent.platform,
+            event_type=event_type,
+            author=author,
+            event_time_ms=now,
+            text=text,
+            thread_id=parent.thread_id,
+            parent_id=parent.event_id,
+            channel_owner=parent.channel_owner,
+        )
         truth_brands = _union(st, brands, (parent.brand,) if parent.channel_owner else ())
         schedule(ev, EventTruth(lang, truth_brands, intent))
         _maybe_care_reply(b, ev, parent.brand, lang, intent, schedule)
@@ -357,8 +406,14 @@ def _maybe_care_reply(b: _Builder, customer_event: dict, brand_id: str, lang: st
     account = b.brand_accounts[brand_id][-1]  # the care account (e.g. @NuvolaCare)
     delay_ms = int(math.exp(rng.gauss(math.log(20 * 60), 0.9)) * 1000)
     text = rng.choice(texts.CARE_REPLIES[lang]).format(customer=customer_event["author"]["handle"])
-    reply = b.event(platform=customer_event["platform"], event_type="reply", author=account,
-                    event_time_ms=customer_event["event_time"] + delay_ms, text=text,
-                    thread_id=customer_event["thread_id"], parent_id=customer_event["event_id"],
-                    channel_owner=customer_event["channel_owner"])
+    reply = b.event(
+        platform=customer_event["platform"],
+        event_type="reply",
+        author=account,
+        event_time_ms=customer_event["event_time"] + delay_ms,
+        text=text,
+        thread_id=customer_event["thread_id"],
+        parent_id=customer_event["event_id"],
+        channel_owner=customer_event["channel_owner"],
+    )
     schedule(reply, EventTruth(lang, (brand_id,), "care_reply"))

@@ -175,5 +175,35 @@ BRAND_POSTS = {
 }
 
 # Syllables for author handles: every stream has thousands of distinct handles.
-SYLLABLES = ["ma", "ri", "lu", "ca", "gio", "ste", "fa", "bio", "an", "na", "pa", "ola", "fe", "de", "ri", "co",
-             "tom", "jen", "sam", "kel", "ly", "max", "ben", "zo", "ele", "ni", "vit", "to", "sa", "ra"]
+SYLLABLES = [
+    "ma",
+    "ri",
+    "lu",
+    "ca",
+    "gio",
+    "ste",
+    "fa",
+    "bio",
+    "an",
+    "na",
+    "pa",
+    "ola",
+    "fe",
+    "de",
+    "ri",
+    "co",
+    "tom",
+    "jen",
+    "sam",
+    "kel",
+    "ly",
+    "max",
+    "ben",
+    "zo",
+    "ele",
+    "ni",
+    "vit",
+    "to",
+    "sa",
+    "ra",
+]

@@ -28,29 +28,73 @@ class PipelineMetrics:
         PlatformCollector(registry=r)
         GCCollector(registry=r)
         self.consumed = Counter("ascolto_events_consumed_total", "Records read from Kafka and committed.", registry=r)
-        self.accepted = Counter("ascolto_events_accepted_total", "Events accepted into the warehouse (after dedup and lateness).", registry=r)
+        self.accepted = Counter(
+            "ascolto_events_accepted_total", "Events accepted into the warehouse (after dedup and lateness).", registry=r
+        )
         self.duplicates = Counter("ascolto_events_duplicate_total", "Events dropped as duplicates, by kind.", ["kind"], registry=r)
-        self.late = Counter("ascolto_events_late_total", "Events beyond the allowed lateness: kept in late_events, not aggregated.", registry=r)
-        self.dead_letters = Counter("ascolto_dead_letters_total", "Records that could not become events, by reason.", ["reason"], registry=r)
+        self.late = Counter(
+            "ascolto_events_late_total", "Events beyond the allowed lateness: kept in late_events, not aggregated.", registry=r
+        )
+        self.dead_letters = Counter(
+            "ascolto_dead_letters_total", "Records that could not become events, by reason.", ["reason"], registry=r
+        )
         self.batches = Counter("ascolto_batches_committed_total", "Micro-batches committed to the warehouse.", registry=r)
-        self.failures = Counter("ascolto_batch_failures_total", "Micro-batches that failed, by stage (kafka, pipeline, warehouse).", ["stage"], registry=r)
+        self.failures = Counter(
+            "ascolto_batch_failures_total", "Micro-batches that failed, by stage (kafka, pipeline, warehouse).", ["stage"], registry=r
+        )
         self.batch_duration = Histogram(
-            "ascolto_batch_duration_seconds", "Wall time of one micro-batch, read to commit.",
-            buckets=(0.25, 0.5, 1, 2, 4, 8, 16, 32, 64), registry=r)
+            "ascolto_batch_duration_seconds",
+            "Wall time of one micro-batch, read to commit.",
+            buckets=(0.25, 0.5, 1, 2, 4, 8, 16, 32, 64),
+            registry=r,
+        )
         self.commit_duration = Histogram(
-            "ascolto_commit_duration_seconds", "Wall time of the warehouse transaction of one micro-batch.",
-            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5), registry=r)
+            "ascolto_commit_duration_seconds",
+            "Wall time of the warehouse transaction of one micro-batch.",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5),
+            registry=r,
+        )
         self.event_latency = Gauge(
-            "ascolto_event_latency_seconds", "Last batch: warehouse commit time minus the Kafka record timestamp, by quantile.",
-            ["quantile"], registry=r)
-        self.consumer_lag = Gauge("ascolto_consumer_lag_records", "Records written to the partition and not yet committed.", ["partition"], registry=r)
+            "ascolto_event_latency_seconds",
+            "Last batch: warehouse commit time minus the Kafka record timestamp, by quantile.",
+            ["quantile"],
+            registry=r,
+        )
+        self.consumer_lag = Gauge(
+            "ascolto_consumer_lag_records", "Records written to the partition and not yet committed.", ["partition"], registry=r
+        )
         self.partition_watermark = Gauge(
-            "ascolto_partition_watermark_timestamp_seconds", "Largest event time decoded from the partition, Unix time.", ["partition"], registry=r)
+            "ascolto_partition_watermark_timestamp_seconds",
+            "Largest event time decoded from the partition, Unix time.",
+            ["partition"],
+            registry=r,
+        )
         self.watermark = Gauge("ascolto_watermark_timestamp_seconds", "Event-time watermark (min over partitions), Unix time.", registry=r)
         self.last_commit = Gauge("ascolto_last_commit_timestamp_seconds", "Unix time of the last successful warehouse commit.", registry=r)
         self.last_attempt = Gauge(
-            "ascolto_last_batch_attempt_timestamp_seconds", "Unix time of the last micro-batch attempt, idle ones included.", registry=r)
-        self.build_info = Gauge("ascolto_build_info", "Version of Ascolto and of its metric definitions.", ["version", "metric_version"], registry=r)
+            "ascolto_last_batch_attempt_timestamp_seconds", "Unix time of the last micro-batch attempt, idle ones included.", registry=r
+        )
+        # Business KPIs. Labels: brand from the catalog (plus "unattributed") and platform from the
+        # schema's enum: both closed sets.
+        self.brand_mentions = Counter(
+            "ascolto_brand_mentions_total",
+            "Mentions (posts, mentions, comments, replies, reviews, DMs, shares) per brand and platform.",
+            ["brand", "platform"],
+            registry=r,
+        )
+        self.brand_engagement = Counter(
+            "ascolto_brand_engagement_points_total",
+            "Engagement points (engagement-v1) per brand and platform.",
+            ["brand", "platform"],
+            registry=r,
+        )
+        self.brand_impressions = Counter(
+            "ascolto_brand_impressions_total", "Views and impressions per brand and platform.", ["brand", "platform"], registry=r
+        )
+        self.brand_reach = Counter("ascolto_brand_reach_total", "Estimated reach (reach-v1) per brand.", ["brand"], registry=r)
+        self.build_info = Gauge(
+            "ascolto_build_info", "Version of Ascolto and of its metric definitions.", ["version", "metric_version"], registry=r
+        )
         self.build_info.labels(__version__, metric_version).set(1)
         for reason in DeadLetterReason:
             self.dead_letters.labels(reason.value)

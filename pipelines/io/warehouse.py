@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -77,7 +77,7 @@ class DuckDBSeenIds:
         self._path = path
         self._con: duckdb.DuckDBPyConnection | None = None
 
-    def open(self) -> "DuckDBSeenIds":
+    def open(self) -> DuckDBSeenIds:
         opened = DuckDBSeenIds(self._path)
         opened._con = duckdb.connect(self._path)
         return opened
@@ -122,16 +122,25 @@ class DuckDBWarehouse:
     def next_batch_id(self) -> int:
         return self.con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batches").fetchall()[0][0]
 
-    def commit(self, batch_id: int, topic: str, partitions: int, out: BatchOutputs, window_seconds: int,
-               allowed_lateness_seconds: int, dedup_retention_seconds: int, started_at: datetime,
-               pipeline_seconds: float) -> float:
+    def commit(
+        self,
+        batch_id: int,
+        topic: str,
+        partitions: int,
+        out: BatchOutputs,
+        window_seconds: int,
+        allowed_lateness_seconds: int,
+        dedup_retention_seconds: int,
+        started_at: datetime,
+        pipeline_seconds: float,
+    ) -> float:
         """Commits one micro-batch in one transaction; returns the commit's duration in seconds.
         Afterwards ``out.committed_at`` holds the commit time."""
         keys = [r.key for r in out.window_rows]
         if len(set(keys)) != len(keys):
             raise WarehouseError("window deltas repeat a key: refusing an upsert that would drop rows")
         t0 = time.perf_counter()
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = datetime.now(UTC).replace(tzinfo=None)
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
@@ -158,12 +167,24 @@ class DuckDBWarehouse:
             commit_seconds = time.perf_counter() - t0
             con.execute(
                 "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [batch_id, topic, started_at.replace(tzinfo=None), now, out.consumed, out.accepted,
-                 len(out.duplicates), len(out.late), len(out.dead_letters), len(out.window_rows),
-                 _ts(watermark) if watermark is not None else None, pipeline_seconds, commit_seconds],
+                [
+                    batch_id,
+                    topic,
+                    started_at.replace(tzinfo=None),
+                    now,
+                    out.consumed,
+                    out.accepted,
+                    len(out.duplicates),
+                    len(out.late),
+                    len(out.dead_letters),
+                    len(out.window_rows),
+                    _ts(watermark) if watermark is not None else None,
+                    pipeline_seconds,
+                    commit_seconds,
+                ],
             )
             con.execute("COMMIT")
-            out.committed_at = datetime.now(timezone.utc)
+            out.committed_at = datetime.now(UTC)
         except BaseException:
             con.execute("ROLLBACK")
             raise
@@ -180,17 +201,19 @@ class DuckDBWarehouse:
         if not rows:
             return
         w_ms = window_seconds * 1000
-        delta = pa.table({
-            "ws": pa.array([r.key.window_start_ms for r in rows], pa.int64()),
-            "brand": [r.key.brand for r in rows],
-            "platform": [r.key.platform for r in rows],
-            "event_type": [r.key.event_type for r in rows],
-            "lang": [r.key.lang for r in rows],
-            "events": pa.array([r.totals.events for r in rows], pa.int64()),
-            "points": pa.array([r.totals.engagement_points for r in rows], pa.int64()),
-            "reach": pa.array([r.totals.reach for r in rows], pa.int64()),
-            "impressions": pa.array([r.totals.impressions for r in rows], pa.int64()),
-        })
+        delta = pa.table(
+            {
+                "ws": pa.array([r.key.window_start_ms for r in rows], pa.int64()),
+                "brand": [r.key.brand for r in rows],
+                "platform": [r.key.platform for r in rows],
+                "event_type": [r.key.event_type for r in rows],
+                "lang": [r.key.lang for r in rows],
+                "events": pa.array([r.totals.events for r in rows], pa.int64()),
+                "points": pa.array([r.totals.engagement_points for r in rows], pa.int64()),
+                "reach": pa.array([r.totals.reach for r in rows], pa.int64()),
+                "impressions": pa.array([r.totals.impressions for r in rows], pa.int64()),
+            }
+        )
         self.con.register("window_delta", delta)
         try:
             self.con.execute(
@@ -228,13 +251,17 @@ class DuckDBWarehouse:
     def _insert_rows(self, out: BatchOutputs, batch_id: int, now: datetime) -> None:
         """Duplicates, late events and dead letters, set-based from Arrow (never row by row)."""
         d, x, dl = out.duplicates, out.late, out.dead_letters
-        self._insert_arrow("duplicate_events", f"topic, kafka_partition, kafka_offset, event_id, kind, {int(batch_id)}", {
-            "topic": pa.array([i.topic for i in d], pa.string()),
-            "kafka_partition": pa.array([i.partition for i in d], pa.int32()),
-            "kafka_offset": pa.array([i.offset for i in d], pa.int64()),
-            "event_id": pa.array([i.event_id for i in d], pa.string()),
-            "kind": pa.array([i.kind for i in d], pa.string()),
-        })
+        self._insert_arrow(
+            "duplicate_events",
+            f"topic, kafka_partition, kafka_offset, event_id, kind, {int(batch_id)}",
+            {
+                "topic": pa.array([i.topic for i in d], pa.string()),
+                "kafka_partition": pa.array([i.partition for i in d], pa.int32()),
+                "kafka_offset": pa.array([i.offset for i in d], pa.int64()),
+                "event_id": pa.array([i.event_id for i in d], pa.string()),
+                "kind": pa.array([i.kind for i in d], pa.string()),
+            },
+        )
         self._insert_arrow(
             "late_events",
             f"topic, kafka_partition, kafka_offset, event_id, epoch_ms(t), epoch_ms(ws), epoch_ms(wm), record_value, {int(batch_id)}",
@@ -281,33 +308,35 @@ def events_to_arrow(events: list[dict]) -> pa.Table:
     """Accepted, enriched, scored events -> the columns of ``fact_events`` (built where the
     events are, so the driver receives Arrow instead of unpickling dicts)."""
     authors = [e["author"] for e in events]
-    return pa.table({
-        "event_id": pa.array([e["event_id"] for e in events], pa.string()),
-        "event_time": pa.array([e["event_time"] for e in events], pa.timestamp("ms")),
-        "ingest_time": pa.array([e["ingest_time"] for e in events], pa.timestamp("ms")),
-        "platform": pa.array([e["platform"] for e in events], pa.string()),
-        "event_type": pa.array([e["event_type"] for e in events], pa.string()),
-        "reaction_kind": pa.array([e["reaction_kind"] for e in events], pa.string()),
-        "review_rating": pa.array([e["review_rating"] for e in events], pa.int32()),
-        "author_id": pa.array([a["id"] for a in authors], pa.string()),
-        "author_handle": pa.array([a["handle"] for a in authors], pa.string()),
-        "author_follower_count": pa.array([a["follower_count"] for a in authors], pa.int64()),
-        "author_is_brand_account": pa.array([a["is_brand_account"] for a in authors], pa.bool_()),
-        "text": pa.array([e["text"] for e in events], pa.string()),
-        "thread_id": pa.array([e["thread_id"] for e in events], pa.string()),
-        "parent_id": pa.array([e["parent_id"] for e in events], pa.string()),
-        "channel_owner": pa.array([e["channel_owner"] for e in events], pa.string()),
-        "device": pa.array([e["device"] for e in events], pa.string()),
-        "lang": pa.array([e["lang"] for e in events], pa.string()),
-        "brands": pa.array([e["brands"] for e in events], pa.list_(pa.string())),
-        "engagement_points": pa.array([e["engagement_points"] for e in events], pa.int32()),
-        "reach": pa.array([e["reach"] for e in events], pa.int64()),
-        "topic": pa.array([e["kafka_topic"] for e in events], pa.string()),
-        "kafka_partition": pa.array([e["kafka_partition"] for e in events], pa.int32()),
-        "kafka_offset": pa.array([e["kafka_offset"] for e in events], pa.int64()),
-        "kafka_timestamp": pa.array([e["kafka_timestamp"] for e in events], pa.timestamp("ms")),
-    })
+    return pa.table(
+        {
+            "event_id": pa.array([e["event_id"] for e in events], pa.string()),
+            "event_time": pa.array([e["event_time"] for e in events], pa.timestamp("ms")),
+            "ingest_time": pa.array([e["ingest_time"] for e in events], pa.timestamp("ms")),
+            "platform": pa.array([e["platform"] for e in events], pa.string()),
+            "event_type": pa.array([e["event_type"] for e in events], pa.string()),
+            "reaction_kind": pa.array([e["reaction_kind"] for e in events], pa.string()),
+            "review_rating": pa.array([e["review_rating"] for e in events], pa.int32()),
+            "author_id": pa.array([a["id"] for a in authors], pa.string()),
+            "author_handle": pa.array([a["handle"] for a in authors], pa.string()),
+            "author_follower_count": pa.array([a["follower_count"] for a in authors], pa.int64()),
+            "author_is_brand_account": pa.array([a["is_brand_account"] for a in authors], pa.bool_()),
+            "text": pa.array([e["text"] for e in events], pa.string()),
+            "thread_id": pa.array([e["thread_id"] for e in events], pa.string()),
+            "parent_id": pa.array([e["parent_id"] for e in events], pa.string()),
+            "channel_owner": pa.array([e["channel_owner"] for e in events], pa.string()),
+            "device": pa.array([e["device"] for e in events], pa.string()),
+            "lang": pa.array([e["lang"] for e in events], pa.string()),
+            "brands": pa.array([e["brands"] for e in events], pa.list_(pa.string())),
+            "engagement_points": pa.array([e["engagement_points"] for e in events], pa.int32()),
+            "reach": pa.array([e["reach"] for e in events], pa.int64()),
+            "topic": pa.array([e["kafka_topic"] for e in events], pa.string()),
+            "kafka_partition": pa.array([e["kafka_partition"] for e in events], pa.int32()),
+            "kafka_offset": pa.array([e["kafka_offset"] for e in events], pa.int64()),
+            "kafka_timestamp": pa.array([e["kafka_timestamp"] for e in events], pa.timestamp("ms")),
+        }
+    )
 
 
 def _ts(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).replace(tzinfo=None)
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).replace(tzinfo=None)

@@ -111,8 +111,7 @@ class AggregateEngagement(beam.PTransform):
             )
         return (
             partials
-            | "TimestampPartials" >> beam.FlatMap(
-                lambda part: [TimestampedValue((k, v), k[0] / 1000.0) for k, v in part.items()])
+            | "TimestampPartials" >> beam.FlatMap(lambda part: [TimestampedValue((k, v), k[0] / 1000.0) for k, v in part.items()])
             | "WindowByEventTime" >> beam.WindowInto(FixedWindows(self._window_seconds))
             | "SumPerKey" >> beam.CombinePerKey(SumTotals())
             | "ToWindowRows" >> beam.MapTuple(lambda k, v: WindowRow(WindowKey(*k), v))

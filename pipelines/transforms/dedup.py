@@ -40,7 +40,7 @@ class SeenIdsSource(Protocol):
 class NoHistory:
     """A SeenIdsSource for pipelines without history (tests, one-shot backfills)."""
 
-    def open(self) -> "NoHistory":
+    def open(self) -> NoHistory:
         return self
 
     def seen(self, event_ids: list[str]) -> set[str]:

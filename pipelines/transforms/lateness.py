@@ -60,7 +60,11 @@ def classify(events: list[dict], watermark_ms: int, window_ms: int, lateness_ms:
         t = e["event_time"]
         start = t - t % window_ms
         if start + window_ms + lateness_ms <= watermark_ms:
-            late.append(LateEvent(e["event_id"], t, start, watermark_ms, e["kafka_topic"], e["kafka_partition"], e["kafka_offset"], e["kafka_value"]))
+            late.append(
+                LateEvent(
+                    e["event_id"], t, start, watermark_ms, e["kafka_topic"], e["kafka_partition"], e["kafka_offset"], e["kafka_value"]
+                )
+            )
         else:
             on_time.append(e)
         if t > watermark_ms:
@@ -104,5 +108,6 @@ class ClassifyLateness(beam.PTransform):
 
     def expand(self, chunks):
         out = chunks | "ClassifyInLogOrder" >> beam.ParDo(
-            ClassifyLatenessFn(self._initial, self._window_ms, self._lateness_ms)).with_outputs(LATE, WATERMARKS, main="on_time")
+            ClassifyLatenessFn(self._initial, self._window_ms, self._lateness_ms)
+        ).with_outputs(LATE, WATERMARKS, main="on_time")
         return LatenessResult(out.on_time, out[LATE], out[WATERMARKS])

@@ -58,5 +58,7 @@ class ReadKafkaOffsetRanges(beam.PTransform):
         self._chunk_records = chunk_records
 
     def expand(self, plans):
-        out = plans | "ReadRanges" >> beam.ParDo(ReadOffsetRangesFn(self._settings, self._chunk_records)).with_outputs(RANGES, main="chunks")
+        out = plans | "ReadRanges" >> beam.ParDo(ReadOffsetRangesFn(self._settings, self._chunk_records)).with_outputs(
+            RANGES, main="chunks"
+        )
         return ReadResult(out.chunks, out[RANGES])

@@ -60,8 +60,15 @@ def stage_table(records: list[KafkaRecord], bootstrap: str, topic: str, partitio
 
     consumer = KafkaSettings(bootstrap).consumer()
     per_part = len(records) // partitions + 1
-    timed("read (kafka-python fetch)", len(records),
-          lambda: sum(len(c.records) for c in read_offset_ranges(consumer, topic, {p: (0, per_part) for p in range(partitions)}) if isinstance(c, RecordChunk)))
+    timed(
+        "read (kafka-python fetch)",
+        len(records),
+        lambda: sum(
+            len(c.records)
+            for c in read_offset_ranges(consumer, topic, {p: (0, per_part) for p in range(partitions)})
+            if isinstance(c, RecordChunk)
+        ),
+    )
     consumer.close()
     codec = EventCodec()
 
@@ -111,8 +118,13 @@ def main() -> int:
         sample = [KafkaRecord(topic, 0, i, 0, k, v) for i, (k, v) in enumerate(stream[:50_000])]
         stages = stage_table(sample, broker.bootstrap_servers, topic, args.partitions)
 
-        job = JobConfig(bootstrap_servers=broker.bootstrap_servers, topic=topic, warehouse=str(Path(tmp) / "bench.duckdb"),
-                        metrics_port=0, max_batch_records=args.batch).validate()
+        job = JobConfig(
+            bootstrap_servers=broker.bootstrap_servers,
+            topic=topic,
+            warehouse=str(Path(tmp) / "bench.duckdb"),
+            metrics_port=0,
+            max_batch_records=args.batch,
+        ).validate()
         from pipelines.io.warehouse import DuckDBWarehouse
 
         warehouse = DuckDBWarehouse(job.warehouse)
@@ -133,7 +145,11 @@ def main() -> int:
     t.add_column("measure")
     t.add_column("records/s", justify="right")
     t.add_column("µs/record", justify="right")
-    t.add_row("end to end (first batch to last commit, incl. final idle check)", f"{totals.consumed / e2e_s:,.0f}", f"{e2e_s / totals.consumed * 1e6:.1f}")
+    t.add_row(
+        "end to end (first batch to last commit, incl. final idle check)",
+        f"{totals.consumed / e2e_s:,.0f}",
+        f"{e2e_s / totals.consumed * 1e6:.1f}",
+    )
     t.add_row("  micro-batches only (read to commit)", f"{totals.consumed / busy_s:,.0f}", f"{busy_s / totals.consumed * 1e6:.1f}")
     t.add_row("  of which Beam pipeline (read .. aggregate, staging)", "", f"{pipe_s / totals.consumed * 1e6:.1f}")
     t.add_row("  of which warehouse commit", "", f"{commit_s / totals.consumed * 1e6:.1f}")
@@ -146,8 +162,10 @@ def main() -> int:
     for name, rate in PEERS:
         p.add_row(name, f"~{rate:,}")
     console.print(p)
-    console.print(f"accepted {totals.accepted:,}, duplicates {totals.duplicates:,}, late {totals.late:,}, dead letters "
-                  f"{totals.dead_letters:,}; peak RSS {rss_mb:,.0f} MB (whole benchmark process)")
+    console.print(
+        f"accepted {totals.accepted:,}, duplicates {totals.duplicates:,}, late {totals.late:,}, dead letters "
+        f"{totals.dead_letters:,}; peak RSS {rss_mb:,.0f} MB (whole benchmark process)"
+    )
     del idle_s
     return 0
 

@@ -17,8 +17,17 @@ REACH_SQL = "CASE WHEN event_type IN ('post', 'mention', 'share', 'review') THEN
 
 
 def expected_db(stream, window_seconds: int, allowed_lateness_seconds: int) -> duckdb.DuckDBPyConnection:
-    rows = {"kafka_partition": [], "kafka_offset": [], "kind": [], "event_id": [], "event_time_ms": [], "platform": [],
-            "event_type": [], "follower_count": [], "brands": []}
+    rows = {
+        "kafka_partition": [],
+        "kafka_offset": [],
+        "kind": [],
+        "event_id": [],
+        "event_time_ms": [],
+        "platform": [],
+        "event_type": [],
+        "follower_count": [],
+        "brands": [],
+    }
     for rec, (partition, offset) in zip(stream.records, stream.coordinates):
         ev = rec.event if not rec.kind.startswith("malformed") else None
         rows["kafka_partition"].append(partition)
@@ -64,9 +73,11 @@ def expected_db(stream, window_seconds: int, allowed_lateness_seconds: int) -> d
 
 
 def warehouse_windows(con: duckdb.DuckDBPyConnection) -> set[tuple]:
-    return set(con.execute("""
+    return set(
+        con.execute("""
         SELECT epoch_ms(window_start), brand, platform, event_type, sum(events), sum(engagement_points), sum(reach), sum(impressions)
-        FROM engagement_window GROUP BY ALL""").fetchall())
+        FROM engagement_window GROUP BY ALL""").fetchall()
+    )
 
 
 def warehouse_outcomes(con: duckdb.DuckDBPyConnection) -> list[tuple]:

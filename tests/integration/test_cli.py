@@ -58,7 +58,14 @@ def test_demo_runs_the_whole_path_and_prints_the_summary(tmp_path):
     done = ascolto("demo", "--events", "3000", "--warehouse", str(warehouse), "--metrics-port", str(free_port()), timeout=300)
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    for expected in ("Nuvola Hosting", "share of voice", "Pipeline accounting", "Dead letters by reason", str(warehouse.resolve()), "/metrics"):
+    for expected in (
+        "Nuvola Hosting",
+        "share of voice",
+        "Pipeline accounting",
+        "Dead letters by reason",
+        str(warehouse.resolve()),
+        "/metrics",
+    ):
         assert expected in out, expected
     summary = ascolto("summary", "--warehouse", str(warehouse))
     assert summary.returncode == 0 and "Nuvola Hosting" in summary.stdout

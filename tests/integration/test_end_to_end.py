@@ -32,9 +32,26 @@ def _ascolto(*args: str) -> list[str]:
 
 
 def _run_args(broker, topic: str, warehouse: Path, port: int, batch: int) -> list[str]:
-    return _ascolto("run", "--bootstrap-servers", broker.bootstrap_servers, "--topic", topic, "--warehouse", str(warehouse),
-                    "--metrics-port", str(port), "--max-batch-records", str(batch), "--chunk-records", "500",
-                    "--window-seconds", str(WINDOW_S), "--allowed-lateness-seconds", str(LATENESS_S), "--stop-when-idle")
+    return _ascolto(
+        "run",
+        "--bootstrap-servers",
+        broker.bootstrap_servers,
+        "--topic",
+        topic,
+        "--warehouse",
+        str(warehouse),
+        "--metrics-port",
+        str(port),
+        "--max-batch-records",
+        str(batch),
+        "--chunk-records",
+        "500",
+        "--window-seconds",
+        str(WINDOW_S),
+        "--allowed-lateness-seconds",
+        str(LATENESS_S),
+        "--stop-when-idle",
+    )
 
 
 def _check_against_published(stream, warehouse: Path) -> None:
@@ -48,7 +65,8 @@ def _check_against_published(stream, warehouse: Path) -> None:
         assert len(outcomes) == len(stream.records)
         assert set(outcomes) == set(expected.execute("SELECT * FROM classified").fetchall())
         consumed, accepted, dups, late, dead = con.execute(
-            "SELECT sum(consumed), sum(accepted), sum(duplicates), sum(late), sum(dead_letters) FROM batches").fetchall()[0]
+            "SELECT sum(consumed), sum(accepted), sum(duplicates), sum(late), sum(dead_letters) FROM batches"
+        ).fetchall()[0]
         assert consumed == len(stream.records) == accepted + dups + late + dead
         # (a) every window row equals the independent computation.
         want = set(expected.execute("SELECT * FROM expected_windows").fetchall())

@@ -29,10 +29,13 @@ def records(kinds=("event", "duplicate", "cross_post", "malformed"), partition=0
 
 def test_decode_sends_good_records_on_and_bad_ones_to_dead_letters_with_their_bytes():
     recs = records()
-    bad = {r.offset: r.value for r, g in zip(recs, [x for x in STREAM if x.kind.split(":")[0] in ("event", "duplicate", "cross_post", "malformed")])
-           if g.kind.startswith("malformed")}
+    bad = {
+        r.offset: r.value
+        for r, g in zip(recs, [x for x in STREAM if x.kind.split(":")[0] in ("event", "duplicate", "cross_post", "malformed")])
+        if g.kind.startswith("malformed")
+    }
     assert bad
-    chunks = [RecordChunk("t", 0, recs[i:i + 500]) for i in range(0, len(recs), 500)]
+    chunks = [RecordChunk("t", 0, recs[i : i + 500]) for i in range(0, len(recs), 500)]
     with pipeline() as p:
         out = p | beam.Create(chunks) | DecodeSocialEvents()
         offsets = out.events | beam.FlatMap(lambda c: [e["kafka_offset"] for e in c.events])
@@ -42,8 +45,10 @@ def test_decode_sends_good_records_on_and_bad_ones_to_dead_letters_with_their_by
 
 
 def _events(n: int, times: list[int], partition: int = 0) -> list[dict]:
-    return [{"event_id": f"e{i}", "event_time": t, "kafka_topic": "t", "kafka_partition": partition, "kafka_offset": i,
-             "kafka_value": b"x"} for i, t in zip(range(n), times)]
+    return [
+        {"event_id": f"e{i}", "event_time": t, "kafka_topic": "t", "kafka_partition": partition, "kafka_offset": i, "kafka_value": b"x"}
+        for i, t in zip(range(n), times)
+    ]
 
 
 def test_lateness_in_a_pipeline_uses_the_committed_watermark_and_reports_the_new_one():
@@ -61,8 +66,12 @@ def test_a_chunk_that_goes_back_in_its_partition_is_refused():
     with pytest.raises(Exception, match="arrived after offset"):
         with pipeline() as p:
             # one element that fans out into two chunks, in this order, within one bundle
-            _ = (p | beam.Create([[EventChunk("t", 0, evs[2:]), EventChunk("t", 0, evs[:2])]])
-                 | beam.FlatMap(lambda chunks: chunks) | ClassifyLateness(60, 300))
+            _ = (
+                p
+                | beam.Create([[EventChunk("t", 0, evs[2:]), EventChunk("t", 0, evs[:2])]])
+                | beam.FlatMap(lambda chunks: chunks)
+                | ClassifyLateness(60, 300)
+            )
 
 
 class FixedHistory:
@@ -87,8 +96,11 @@ def test_dedup_drops_copies_seen_in_this_batch_and_ids_from_history():
     with pipeline() as p:
         out = p | beam.Create([EventChunk("t", 0, evs)]) | DeduplicateEvents(FixedHistory({"e4"}))
         assert_that(out.events | beam.FlatMap(lambda es: [e["kafka_offset"] for e in es]), equal_to([0, 1, 2]), label="events")
-        assert_that(out.duplicates | beam.Map(lambda d: (d.event_id, d.offset, d.kind)),
-                    equal_to([("e1", 3, "redelivery"), ("e4", 4, "redelivery")]), label="duplicates")
+        assert_that(
+            out.duplicates | beam.Map(lambda d: (d.event_id, d.offset, d.kind)),
+            equal_to([("e1", 3, "redelivery"), ("e4", 4, "redelivery")]),
+            label="duplicates",
+        )
 
 
 def test_both_aggregation_strategies_give_the_same_rows_as_one_pre_aggregation():
@@ -96,8 +108,13 @@ def test_both_aggregation_strategies_give_the_same_rows_as_one_pre_aggregation()
     enrich(events, BrandAttributor(load_catalog()))
     score(events)
     expected = sorted(pre_aggregate(events, 60_000).items())
-    lists = [events[i:i + 250] for i in range(0, len(events), 250)]
+    lists = [events[i : i + 250] for i in range(0, len(events), 250)]
     for beam_windows in (False, True):
         with pipeline() as p:
-            rows = p | beam.Create(lists) | AggregateEngagement(60, beam_windows=beam_windows) | beam.Map(lambda r: (tuple(r.key), tuple(r.totals)))
+            rows = (
+                p
+                | beam.Create(lists)
+                | AggregateEngagement(60, beam_windows=beam_windows)
+                | beam.Map(lambda r: (tuple(r.key), tuple(r.totals)))
+            )
             assert_that(rows, equal_to(expected))

@@ -40,7 +40,10 @@ def test_event_on_an_owned_page_or_by_a_brand_account_belongs_to_that_brand():
     base = {"text": None, "channel_owner": None, "author": {"handle": "@someone", "is_brand_account": False}}
     assert attributor.brands(base) == []
     assert attributor.brands({**base, "channel_owner": "@DolceFornoIT"}) == ["dolceforno"]
-    assert attributor.brands({**base, "author": {"handle": "@NuvolaCare", "is_brand_account": True}, "text": "vs Hostiamo"}) == ["nuvola", "hostiamo"]
+    assert attributor.brands({**base, "author": {"handle": "@NuvolaCare", "is_brand_account": True}, "text": "vs Hostiamo"}) == [
+        "nuvola",
+        "hostiamo",
+    ]
     # a customer whose handle looks like the brand's is not the brand
     assert attributor.brands({**base, "author": {"handle": "@NuvolaCare", "is_brand_account": False}}) == []
 
