@@ -36,7 +36,8 @@ setup(
         "spacy==3.8.18",
     ],
     extras_require={
-        "dev": ["pytest>=8", "hypothesis>=6", "ruff>=0.6", "psycopg[binary]>=3.2"],
+        "fast": ["confluent-kafka==2.16.1"],  # --kafka-client confluent
+        "dev": ["pytest>=8", "hypothesis>=6", "ruff>=0.6", "psycopg[binary]>=3.2", "confluent-kafka==2.16.1"],
     },
     entry_points={"console_scripts": ["ascolto=pipelines.cli:main"]},
 )

@@ -37,6 +37,7 @@ class JobConfig:
     group_id: str = "ascolto"
     idle_sleep_seconds: float = 1.0
     runner: str = "FnApiRunner"
+    kafka_client: str = "kafka-python"  # or "confluent" (librdkafka; pip install 'ascolto[fast]')
 
     def validate(self) -> JobConfig:
         if not self.bootstrap_servers:
@@ -66,6 +67,13 @@ class JobConfig:
             ipaddress.ip_address(self.metrics_addr)
         except ValueError:
             raise ConfigError(f"--metrics-addr {self.metrics_addr!r} is not an IP address (127.0.0.1, 0.0.0.0, ...)") from None
+        if self.kafka_client not in ("kafka-python", "confluent"):
+            raise ConfigError(f"--kafka-client {self.kafka_client!r}: use kafka-python (default) or confluent")
+        if self.kafka_client == "confluent":
+            try:
+                import confluent_kafka  # noqa: F401
+            except ImportError:
+                raise ConfigError("--kafka-client confluent needs the confluent-kafka package: pip install 'ascolto[fast]'") from None
         if self.runner not in LOCAL_RUNNERS:
             raise ConfigError(
                 f"--runner {self.runner}: the embedded driver runs on {', '.join(LOCAL_RUNNERS)}; "

@@ -34,12 +34,12 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipelines.catalog import Catalog
 from pipelines.config import JobConfig
 from pipelines.engagement import EngagementOutputs, build_engagement
-from pipelines.io.kafka import KafkaSettings, KafkaUnavailable, commit_group_offsets, topic_partitions
+from pipelines.io.kafka import KafkaSettings, KafkaUnavailable, commit_group_offsets, probe_new_records, topic_partitions
 from pipelines.io.metrics import LATENCY_QUANTILES, PipelineMetrics
 from pipelines.io.staging import WriteArrowToStaging, WriteToStaging, read_staged, read_staged_arrow
 from pipelines.io.warehouse import BatchOutputs, DuckDBWarehouse, WarehouseError, events_to_arrow
 from pipelines.model import MENTION_TYPES
-from pipelines.transforms.read import OffsetRangePlan
+from pipelines.transforms.read import OffsetRangePlan, close_cached_readers
 
 log = logging.getLogger("ascolto.driver")
 
@@ -102,6 +102,7 @@ class EmbeddedDriver:
 
     def close(self) -> None:
         self._consumer.close()
+        close_cached_readers()
 
     def plan(self) -> OffsetRangePlan:
         state = self.warehouse.source_state(self.job.topic)
@@ -118,6 +119,23 @@ class EmbeddedDriver:
         t0 = time.perf_counter()
         plan = self.plan()
         state = self.warehouse.source_state(job.topic)
+        has_new, lag = probe_new_records(self._consumer, job.topic, {p: r[0] for p, r in plan.ranges.items()})
+        if not has_new:
+            report = BatchReport(
+                batch_id=0,
+                consumed=0,
+                accepted=0,
+                duplicates=0,
+                late=0,
+                dead_letters=0,
+                window_rows=0,
+                lag=lag,
+                pipeline_seconds=time.perf_counter() - t0,
+                commit_seconds=0.0,
+                watermark_ms=self.warehouse.global_watermark_ms(job.topic, len(self.partitions)),
+            )
+            self._record_metrics(report, None)
+            return report
         watermarks = {(job.topic, p): s.max_event_time_ms for p, s in state.items()}
         staging = Path(tempfile.mkdtemp(prefix="ascolto-batch-"))
         try:
@@ -186,7 +204,7 @@ class EmbeddedDriver:
         self._record_metrics(report, out)
         return report
 
-    def _record_metrics(self, r: BatchReport, out: BatchOutputs) -> None:
+    def _record_metrics(self, r: BatchReport, out: BatchOutputs | None) -> None:
         m = self.metrics
         m.last_attempt.set(time.time())
         for p, lag in r.lag.items():
@@ -194,7 +212,7 @@ class EmbeddedDriver:
         for p, wm in r.partition_watermarks_ms.items():
             if wm >= 0:
                 m.partition_watermark.labels(str(p)).set(wm / 1000)
-        if not r.consumed:
+        if not r.consumed or out is None:
             return
         m.consumed.inc(r.consumed)
         m.accepted.inc(r.accepted)

@@ -41,7 +41,9 @@ class EngagementOutputs(NamedTuple):
 def build_engagement(
     plans: beam.PCollection, job: JobConfig, catalog: Catalog, initial_watermarks: dict[tuple[str, int], int], history: SeenIdsSource
 ) -> EngagementOutputs:
-    read = plans | "ReadKafkaOffsetRanges" >> ReadKafkaOffsetRanges(KafkaSettings(job.bootstrap_servers), job.chunk_records)
+    read = plans | "ReadKafkaOffsetRanges" >> ReadKafkaOffsetRanges(
+        KafkaSettings(job.bootstrap_servers, client=job.kafka_client), job.chunk_records
+    )
     decoded = read.chunks | "DecodeSocialEvents" >> DecodeSocialEvents()
     timed = decoded.events | "ClassifyLateness" >> ClassifyLateness(job.window_seconds, job.allowed_lateness_seconds, initial_watermarks)
     unique = timed.on_time | "DeduplicateEvents" >> DeduplicateEvents(history)

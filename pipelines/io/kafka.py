@@ -26,11 +26,15 @@ class KafkaUnavailable(RuntimeError):
     """The brokers cannot be reached or the topic does not exist."""
 
 
+KAFKA_CLIENTS = ("kafka-python", "confluent")
+
+
 @dataclass(frozen=True)
 class KafkaSettings:
     bootstrap_servers: str
     client_id: str = "ascolto"
     request_timeout_ms: int = 30_000
+    client: str = "kafka-python"  # reader library: kafka-python (default) or confluent (librdkafka, optional)
 
     def check_reachable(self, timeout_s: float = 3.0) -> None:
         """Fails fast with a clear message (kafka-python itself waits 30 s to say it cannot bootstrap)."""
@@ -141,6 +145,7 @@ def read_offset_ranges(
     """
     tps = {p: TopicPartition(topic, p) for p in ranges}
     consumer.assign(list(tps.values()))
+    consumer.resume(*tps.values())  # a reused consumer keeps the pauses of its previous read
     position = {}
     for p, (start, _limit) in ranges.items():
         consumer.seek(tps[p], start)
@@ -182,6 +187,117 @@ def read_offset_ranges(
     for p, (start, _limit) in ranges.items():
         hw = consumer.highwater(tps[p])
         yield ReadRange(topic, p, start, position[p], hw if hw is not None else position[p])
+
+
+class RangeReader:
+    """Reads offset ranges with the configured client; one per DoFn instance (kept across bundles)."""
+
+    def __init__(self, settings: KafkaSettings):
+        self.settings = settings
+        if settings.client == "confluent":
+            settings.check_reachable()
+            try:
+                from confluent_kafka import Consumer
+            except ImportError:
+                raise KafkaUnavailable("--kafka-client confluent needs the confluent-kafka package: pip install 'ascolto[fast]'") from None
+            self._consumer = Consumer(
+                {
+                    "bootstrap.servers": settings.bootstrap_servers,
+                    "client.id": settings.client_id,
+                    "group.id": f"{settings.client_id}-reader",  # never used to commit: offsets live in the warehouse
+                    "enable.auto.commit": False,
+                    "enable.auto.offset.store": False,
+                    "enable.partition.eof": True,
+                    "fetch.wait.max.ms": 50,
+                }
+            )
+        else:
+            self._consumer = settings.consumer()
+
+    def read(self, topic: str, ranges: dict[int, tuple[int, int]], chunk_records: int) -> Iterator[RecordChunk | ReadRange]:
+        if self.settings.client == "confluent":
+            return read_offset_ranges_rdkafka(self._consumer, topic, ranges, chunk_records)
+        return read_offset_ranges(self._consumer, topic, ranges, chunk_records)
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+def read_offset_ranges_rdkafka(
+    consumer, topic: str, ranges: dict[int, tuple[int, int]], chunk_records: int = 2000, idle_timeout_s: float = 0.3
+) -> Iterator[RecordChunk | ReadRange]:
+    """``read_offset_ranges`` with confluent-kafka (librdkafka): same contract, about 4x faster here."""
+    from confluent_kafka import KafkaError as RdKafkaError
+    from confluent_kafka import TopicPartition as RdTopicPartition
+
+    consumer.assign([RdTopicPartition(topic, p, start) for p, (start, _limit) in ranges.items()])
+    position = {p: start for p, (start, _limit) in ranges.items()}
+    highwater: dict[int, int] = {}
+    pending = {p for p, (start, limit) in ranges.items() if start < limit}
+    buffers: dict[int, list[KafkaRecord]] = {p: [] for p in ranges}
+    empty_polls = 0
+    try:
+        while pending:
+            msgs = consumer.consume(num_messages=10_000, timeout=idle_timeout_s)
+            got = 0
+            for m in msgs:
+                p = m.partition()
+                err = m.error()
+                if err is not None:
+                    if err.code() == RdKafkaError._PARTITION_EOF:
+                        highwater[p] = m.offset()
+                        pending.discard(p)
+                        continue
+                    raise KafkaUnavailable(f"reading {topic}[{p}] failed: {err}")
+                if p not in pending:
+                    continue
+                off = m.offset()
+                if off < position[p]:
+                    continue
+                if off >= ranges[p][1]:
+                    pending.discard(p)
+                    continue
+                buf = buffers[p]
+                buf.append(KafkaRecord(topic, p, off, m.timestamp()[1], m.key(), m.value()))
+                position[p] = off + 1
+                got += 1
+                if position[p] >= ranges[p][1]:
+                    pending.discard(p)
+                if len(buf) >= chunk_records:
+                    yield RecordChunk(topic, p, buf)
+                    buffers[p] = []
+            empty_polls = empty_polls + 1 if got == 0 else 0
+            if empty_polls >= 2 and not msgs:
+                break
+    finally:
+        consumer.unassign()
+    for p, buf in buffers.items():
+        if buf:
+            yield RecordChunk(topic, p, buf)
+    for p, (start, _limit) in ranges.items():
+        hw = highwater.get(p)
+        if hw is None:
+            _lo, hw = consumer.get_watermark_offsets(RdTopicPartition(topic, p), cached=True)
+        yield ReadRange(topic, p, start, position[p], max(hw, position[p]) if hw is not None and hw >= 0 else position[p])
+
+
+def probe_new_records(
+    consumer: KafkaConsumer, topic: str, next_offsets: dict[int, int], timeout_ms: int = 300
+) -> tuple[bool, dict[int, int]]:
+    """Is anything past ``next_offsets``? A cheap fetch (no pipeline), and the lag it saw per partition.
+
+    Needed because Tansu's ``end_offsets()`` under-reports (ARCHITECTURE.md): only a fetch tells.
+    """
+    tps = {p: TopicPartition(topic, p) for p in next_offsets}
+    consumer.assign(list(tps.values()))
+    for p, offset in next_offsets.items():
+        consumer.seek(tps[p], offset)
+    got = consumer.poll(timeout_ms=timeout_ms, max_records=1)
+    lag = {}
+    for p, offset in next_offsets.items():
+        hw = consumer.highwater(tps[p])
+        lag[p] = max(0, hw - offset) if hw is not None else 0
+    return any(got.values()) or any(lag.values()), lag
 
 
 def commit_group_offsets(consumer: KafkaConsumer, topic: str, next_offsets: dict[int, int]) -> None:

@@ -29,7 +29,7 @@ from pipelines.config import JobConfig  # noqa: E402
 from pipelines.driver import EmbeddedDriver  # noqa: E402
 from pipelines.generator import GeneratorConfig, generate_stream  # noqa: E402
 from pipelines.io.broker import EmbeddedBroker, create_topics  # noqa: E402
-from pipelines.io.kafka import KafkaSettings, publish, read_offset_ranges  # noqa: E402
+from pipelines.io.kafka import KafkaSettings, RangeReader, publish  # noqa: E402
 from pipelines.io.warehouse import events_to_arrow  # noqa: E402
 from pipelines.model import KafkaRecord, RecordChunk  # noqa: E402
 from pipelines.transforms.aggregate import pre_aggregate  # noqa: E402
@@ -58,18 +58,16 @@ def stage_table(records: list[KafkaRecord], bootstrap: str, topic: str, partitio
         rows.append((name, n, dt))
         return out
 
-    consumer = KafkaSettings(bootstrap).consumer()
     per_part = len(records) // partitions + 1
-    timed(
-        "read (kafka-python fetch)",
-        len(records),
-        lambda: sum(
-            len(c.records)
-            for c in read_offset_ranges(consumer, topic, {p: (0, per_part) for p in range(partitions)})
-            if isinstance(c, RecordChunk)
-        ),
-    )
-    consumer.close()
+    ranges = {p: (0, per_part) for p in range(partitions)}
+    for client in ("kafka-python", "confluent"):
+        reader = RangeReader(KafkaSettings(bootstrap, client=client))
+        timed(
+            f"read ({client})",
+            len(records),
+            lambda r=reader: sum(len(c.records) for c in r.read(topic, ranges, 2000) if isinstance(c, RecordChunk)),
+        )
+        reader.close()
     codec = EventCodec()
 
     def decode_all():
@@ -90,6 +88,28 @@ def stage_table(records: list[KafkaRecord], bootstrap: str, topic: str, partitio
     timed("pre-aggregate windows", len(unique), lambda: pre_aggregate(unique, 60_000))
     timed("facts to Arrow", len(unique), lambda: events_to_arrow(unique))
     return rows
+
+
+def end_to_end(bootstrap: str, topic: str, tmp: Path, batch: int, client: str):
+    from pipelines.io.warehouse import DuckDBWarehouse
+
+    job = JobConfig(
+        bootstrap_servers=bootstrap,
+        topic=topic,
+        warehouse=str(tmp / f"bench-{client}.duckdb"),
+        metrics_port=0,
+        max_batch_records=batch,
+        kafka_client=client,
+    ).validate()
+    warehouse = DuckDBWarehouse(job.warehouse)
+    driver = EmbeddedDriver(job, load_catalog(), warehouse)
+    batches = []
+    t0 = time.perf_counter()
+    totals = driver.run(stop_when_idle=True, on_batch=lambda r: batches.append(r) if r.consumed else None)
+    e2e_s = time.perf_counter() - t0
+    driver.close()
+    warehouse.close()
+    return totals, batches, e2e_s
 
 
 def main() -> int:
@@ -118,41 +138,27 @@ def main() -> int:
         sample = [KafkaRecord(topic, 0, i, 0, k, v) for i, (k, v) in enumerate(stream[:50_000])]
         stages = stage_table(sample, broker.bootstrap_servers, topic, args.partitions)
 
-        job = JobConfig(
-            bootstrap_servers=broker.bootstrap_servers,
-            topic=topic,
-            warehouse=str(Path(tmp) / "bench.duckdb"),
-            metrics_port=0,
-            max_batch_records=args.batch,
-        ).validate()
-        from pipelines.io.warehouse import DuckDBWarehouse
-
-        warehouse = DuckDBWarehouse(job.warehouse)
-        driver = EmbeddedDriver(job, load_catalog(), warehouse)
-        batches = []
-        t0 = time.perf_counter()
-        totals = driver.run(stop_when_idle=True, on_batch=lambda r: batches.append(r) if r.consumed else None)
-        e2e_s = time.perf_counter() - t0
-        idle_s = sum(0 for _ in ())
-        driver.close()
-        warehouse.close()
+        runs = {
+            client: end_to_end(broker.bootstrap_servers, topic, Path(tmp), args.batch, client) for client in ("kafka-python", "confluent")
+        }
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    busy_s = sum(b.seconds for b in batches)
-    pipe_s = sum(b.pipeline_seconds for b in batches)
-    commit_s = sum(b.commit_seconds for b in batches)
 
-    t = Table(title=f"Ascolto end to end: {totals.consumed:,} records, {len(batches)} micro-batches of up to {args.batch:,}")
+    t = Table(title=f"Ascolto end to end: {len(stream):,} records in micro-batches of up to {args.batch:,}, one process")
     t.add_column("measure")
     t.add_column("records/s", justify="right")
     t.add_column("µs/record", justify="right")
-    t.add_row(
-        "end to end (first batch to last commit, incl. final idle check)",
-        f"{totals.consumed / e2e_s:,.0f}",
-        f"{e2e_s / totals.consumed * 1e6:.1f}",
-    )
-    t.add_row("  micro-batches only (read to commit)", f"{totals.consumed / busy_s:,.0f}", f"{busy_s / totals.consumed * 1e6:.1f}")
-    t.add_row("  of which Beam pipeline (read .. aggregate, staging)", "", f"{pipe_s / totals.consumed * 1e6:.1f}")
-    t.add_row("  of which warehouse commit", "", f"{commit_s / totals.consumed * 1e6:.1f}")
+    for client, (totals, batches, e2e_s) in runs.items():
+        busy_s = sum(b.seconds for b in batches)
+        pipe_s = sum(b.pipeline_seconds for b in batches)
+        commit_s = sum(b.commit_seconds for b in batches)
+        t.add_row(
+            f"[bold]end to end, --kafka-client {client}[/bold] ({len(batches)} batches, incl. final idle check)",
+            f"[bold]{totals.consumed / e2e_s:,.0f}[/bold]",
+            f"{e2e_s / totals.consumed * 1e6:.1f}",
+        )
+        t.add_row("  micro-batches only (read to commit)", f"{totals.consumed / busy_s:,.0f}", f"{busy_s / totals.consumed * 1e6:.1f}")
+        t.add_row("  of which Beam pipeline (read .. aggregate, staging)", "", f"{pipe_s / totals.consumed * 1e6:.1f}")
+        t.add_row("  of which warehouse commit", "", f"{commit_s / totals.consumed * 1e6:.1f}")
     for name, n, dt in stages:
         t.add_row(f"stage: {name}", f"{n / dt:,.0f}", f"{dt / n * 1e6:.2f}")
     console.print(t)
@@ -162,11 +168,11 @@ def main() -> int:
     for name, rate in PEERS:
         p.add_row(name, f"~{rate:,}")
     console.print(p)
+    totals = runs["kafka-python"][0]
     console.print(
         f"accepted {totals.accepted:,}, duplicates {totals.duplicates:,}, late {totals.late:,}, dead letters "
         f"{totals.dead_letters:,}; peak RSS {rss_mb:,.0f} MB (whole benchmark process)"
     )
-    del idle_s
     return 0
 
 

@@ -2,8 +2,11 @@
 
 Grafana itself is not run here: these checks catch what would otherwise only show in the UI
 (a panel bound to a datasource uid that is not provisioned, duplicate panel ids, panels that
-overlap, values without units). Metric names in the panels' queries are checked against the
-pipeline in test_prometheus_rules.py.
+overlap, values without units, a variable no panel can resolve, SQL on a table the warehouse
+does not have, brand or platform choices that drifted from the catalog and the schema).
+Metric names in the panels' queries are checked against the pipeline in
+test_prometheus_rules.py; tests/integration/test_prometheus_scrape.py checks that a real
+Prometheus has a series for each of them.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pipelines.catalog import load_catalog
+from pipelines.model import MENTION_TYPES, UNATTRIBUTED_BRAND
+
 # Sibling helper module: pytest puts this directory (no __init__.py) on sys.path.
 from promql_names import iter_panels  # isort: skip
 
@@ -24,6 +30,9 @@ DATASOURCES = GRAFANA / "provisioning" / "datasources" / "datasources.yml"
 PROVIDERS = GRAFANA / "provisioning" / "dashboards" / "dashboards.yml"
 DASHBOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))
 PROMETHEUS_CONFIG = REPO / "deploy" / "prometheus" / "prometheus.yml"
+WAREHOUSE_DDL = REPO / "schemas" / "warehouse" / "duckdb.sql"
+EVENT_SCHEMA = REPO / "schemas" / "social_event" / "v1.avsc"
+BRAND_DASHBOARD = GRAFANA / "dashboards" / "ascolto-brand.json"
 
 # Grafana 10/11 dashboards exported today carry schemaVersion 39 or later.
 MIN_SCHEMA_VERSION = 39
@@ -37,6 +46,10 @@ KNOWN_UNITS = set(
     "cps ops reqps rps wps cpm opm dateTimeAsIso dateTimeFromNow".split()
 )
 CUSTOM_UNIT = re.compile(r"^(suffix|prefix|count|si):\S.*$")
+# Panels that hold prose, not data: no queries, no unit.
+TEXT_PANEL_TYPES = {"text"}
+# A dashboard variable in a query: $name, ${name} or ${name:format}, [[name]].
+VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)|\[\[(\w+)(?::\w+)?\]\]")
 
 
 def _dashboard_params():
@@ -48,8 +61,38 @@ def _load(path: Path) -> dict:
 
 
 def _content_panels(dashboard: dict) -> list[dict]:
-    """Panels that show data (rows only group them)."""
-    return [p for p in iter_panels(dashboard) if p.get("type") != "row"]
+    """Panels that show data (rows only group them, text panels hold prose)."""
+    return [p for p in iter_panels(dashboard) if p.get("type") != "row" and p.get("type") not in TEXT_PANEL_TYPES]
+
+
+def _text_panels(dashboard: dict) -> list[dict]:
+    return [p for p in iter_panels(dashboard) if p.get("type") in TEXT_PANEL_TYPES]
+
+
+def _queries(dashboard: dict) -> list[tuple[str, str]]:
+    """(where, query text) of every PromQL expression and SQL statement of the panels."""
+    return [
+        (f"{panel.get('title')} {target.get('refId')}", target.get("expr") or target.get("rawSql") or "")
+        for panel in _content_panels(dashboard)
+        for target in panel.get("targets", [])
+    ]
+
+
+def _variables(dashboard: dict) -> dict[str, dict]:
+    return {v["name"]: v for v in dashboard.get("templating", {}).get("list", [])}
+
+
+def _custom_values(variable: dict) -> dict[str, str]:
+    """Text -> value of a custom variable's ``query`` ("a,b" or "text : value,...")."""
+    out = {}
+    for item in variable["query"].split(","):
+        text, sep, value = item.partition(" : ")
+        out[text.strip()] = (value if sep else text).strip()
+    return out
+
+
+def _warehouse_relations() -> set[str]:
+    return set(re.findall(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TABLE|VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", WAREHOUSE_DDL.read_text(), re.I))
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +144,7 @@ def test_dashboard_provider_reads_the_mounted_directory():
 
 def test_there_are_dashboards():
     assert DASHBOARDS, "no dashboard JSON under deploy/grafana/dashboards"
+    assert {_load(path)["uid"] for path in DASHBOARDS} >= {"ascolto-operations", "ascolto-brand"}
 
 
 def test_dashboard_uids_are_unique():
@@ -133,6 +177,9 @@ def test_every_panel_has_title_description_and_unit(path):
         if panel.get("type") == "row":
             continue
         assert (panel.get("description") or "").strip(), f"panel {title!r} has no description"
+        if panel.get("type") in TEXT_PANEL_TYPES:
+            assert (panel.get("options", {}).get("content") or "").strip(), f"text panel {title!r} is empty"
+            continue
         unit = panel.get("fieldConfig", {}).get("defaults", {}).get("unit")
         assert unit, f"panel {title!r} has no unit (fieldConfig.defaults.unit)"
         assert unit in KNOWN_UNITS or CUSTOM_UNIT.match(unit), f"panel {title!r}: unknown unit {unit!r}"
@@ -180,3 +227,55 @@ def test_panels_fit_the_grid_without_overlapping(path):
         for cell in ((cx, cy) for cx in range(x, x + w) for cy in range(y, y + h)):
             assert cell not in taken, f"panel {panel.get('title')!r} overlaps {taken[cell]!r}"
             taken[cell] = panel.get("title")
+
+
+@pytest.mark.parametrize("path", _dashboard_params())
+def test_text_panels_hold_prose_only(path):
+    # Panels announced for later issues are text: no query to a metric that does not exist yet.
+    for panel in _text_panels(_load(path)):
+        assert not panel.get("targets") and not panel.get("datasource"), f"text panel {panel.get('title')!r} has queries"
+
+
+@pytest.mark.parametrize("path", _dashboard_params())
+def test_every_variable_a_query_uses_is_defined(path):
+    dashboard = _load(path)
+    defined = set(_variables(dashboard))
+    for where, text in _queries(dashboard):
+        used = {next(g for g in m.groups() if g) for m in VARIABLE.finditer(text)}
+        unknown = sorted(name for name in used if not name.startswith("__") and name not in defined)
+        assert not unknown, f"{where} uses undefined dashboard variables {unknown}"
+
+
+@pytest.mark.parametrize("path", _dashboard_params())
+def test_warehouse_queries_read_the_warehouse_schema_over_the_time_range(path):
+    relations = _warehouse_relations()
+    assert "engagement_window" in relations
+    for panel in _content_panels(_load(path)):
+        for target in panel["targets"]:
+            if target.get("datasource", {}).get("type") != "postgres":
+                continue
+            where, sql = f"{panel.get('title')} {target.get('refId')}", target.get("rawSql") or ""
+            assert target.get("rawQuery") and sql.strip(), f"{where}: a warehouse panel needs its SQL in rawSql"
+            read = set(re.findall(r"\b(?:FROM|JOIN)\s+(\w+)", sql, re.I))
+            assert read and read <= relations, f"{where} reads {sorted(read - relations)}, not in {WAREHOUSE_DDL.name}"
+            assert "$__timeFilter(" in sql, f"{where}: filter on the dashboard's time range with $__timeFilter(...)"
+            for listed in re.findall(r"event_type\s+IN\s*\(([^)]*)\)", sql, re.I):
+                types = set(re.findall(r"'(\w+)'", listed))
+                assert types == MENTION_TYPES, f"{where}: mention types {sorted(types)} differ from pipelines.model.MENTION_TYPES"
+
+
+def test_brand_dashboard_choices_follow_the_catalog_and_the_schema():
+    variables = _variables(_load(BRAND_DASHBOARD))
+    catalog = load_catalog()
+    sectors: dict[str, set[str]] = {}
+    for brand in catalog.brands:
+        sectors.setdefault(brand.sector, set()).add(brand.id)
+    # Share of voice compares the brands of one sector: each choice is that sector's brands.
+    assert {sector: set(brands.split("|")) for sector, brands in _custom_values(variables["sector"]).items()} == sectors
+    assert set(_custom_values(variables["brand"]).values()) == {*catalog.brand_ids, UNATTRIBUTED_BRAND}
+    (platform,) = [f["type"]["symbols"] for f in json.loads(EVENT_SCHEMA.read_text())["fields"] if f["name"] == "platform"]
+    assert list(_custom_values(variables["platform"]).values()) == platform
+    for name in ("brand", "platform"):
+        # Multi-value with "All" expanding to the listed values: a custom allValue such as .*
+        # would break the SQL panels' `IN ($var)`.
+        assert variables[name]["multi"] and variables[name]["includeAll"] and not variables[name].get("allValue")

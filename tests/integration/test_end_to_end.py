@@ -31,9 +31,11 @@ def _ascolto(*args: str) -> list[str]:
     return [sys.executable, "-m", "pipelines.cli", *args]
 
 
-def _run_args(broker, topic: str, warehouse: Path, port: int, batch: int) -> list[str]:
+def _run_args(broker, topic: str, warehouse: Path, port: int, batch: int, client: str = "kafka-python") -> list[str]:
     return _ascolto(
         "run",
+        "--kafka-client",
+        client,
         "--bootstrap-servers",
         broker.bootstrap_servers,
         "--topic",
@@ -84,12 +86,13 @@ def _scrape(port: int) -> dict[str, float]:
     return {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines() if line and not line.startswith("#")}
 
 
-def test_stream_is_aggregated_exactly_and_every_record_accounted_once(publish_stream, broker, tmp_path):
+@pytest.mark.parametrize("client", ["kafka-python", "confluent"])
+def test_stream_is_aggregated_exactly_and_every_record_accounted_once(publish_stream, broker, tmp_path, client):
     stream = publish_stream(GeneratorConfig(seed=11, events=6000, events_per_minute=300))
     kinds = collections.Counter(r.kind.split(":")[0] for r in stream.records)
     assert kinds["duplicate"] > 50 and kinds["malformed"] > 5 and kinds["cross_post"] > 10
     warehouse = tmp_path / "w.duckdb"
-    done = subprocess.run(_run_args(broker, stream.topic, warehouse, 0, 2500), capture_output=True, text=True, timeout=600)
+    done = subprocess.run(_run_args(broker, stream.topic, warehouse, 0, 2500, client), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert f"{len(stream.records):,} records" in done.stdout
     _check_against_published(stream, warehouse)
