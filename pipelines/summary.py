@@ -42,7 +42,9 @@ def collect_summary(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> Summary
         sector_mentions[b.sector] = sector_mentions.get(b.sector, 0) + int(per_brand.get(b.id, (0,))[0] or 0)
     brands = []
     for b in catalog.brands:
-        m, e, r, i = (int(x or 0) for x in per_brand.get(b.id, (0, 0, 0, 0)))
+        if b.id not in per_brand:
+            continue  # a catalog brand nobody talked about in this warehouse
+        m, e, r, i = (int(x or 0) for x in per_brand[b.id])
         sov = m / sector_mentions[b.sector] if sector_mentions[b.sector] else 0.0
         brands.append((b.name, b.sector, b.role, m, e, r, i, sov))
     if "unattributed" in per_brand:
