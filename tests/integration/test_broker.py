@@ -33,7 +33,7 @@ def test_broker_stops_when_its_program_ends(how):
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "broker", "--port", str(port)], stdout=subprocess.PIPE, text=True)
     try:
-        assert "Tansu broker on 127.0.0.1:%d" % port in proc.stdout.readline()
+        assert f"Tansu broker on 127.0.0.1:{port}" in proc.stdout.readline()
         KafkaSettings(f"127.0.0.1:{port}").check_reachable()
         (tansu,) = _children(proc.pid)
         proc.send_signal(how)
