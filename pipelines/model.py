@@ -63,12 +63,18 @@ class PartitionWatermark(NamedTuple):
 class DeadLetterReason(enum.StrEnum):
     """Closed set of reasons a record becomes a dead letter. Used as a metric label."""
 
-    EMPTY_VALUE = "empty_value"
-    BAD_MAGIC_BYTE = "bad_magic_byte"
-    UNKNOWN_SCHEMA_ID = "unknown_schema_id"
-    MALFORMED_AVRO = "malformed_avro"
-    TRAILING_BYTES = "trailing_bytes"
-    INVALID_FIELD = "invalid_field"
+    EMPTY_VALUE = "empty_value"  # no bytes at all (a tombstone or a collector bug)
+    TOO_LARGE = "too_large"  # over the size limit
+    BAD_MAGIC_BYTE = "bad_magic_byte"  # not the Confluent wire format (e.g. plain JSON)
+    UNKNOWN_SCHEMA_ID = "unknown_schema_id"  # the registry does not know the writer schema
+    MALFORMED_AVRO = "malformed_avro"  # truncated, corrupt, wrong types, enum index out of range
+    TRAILING_BYTES = "trailing_bytes"  # bytes left after the Avro body
+    INVALID_UTF8 = "invalid_utf8"  # a string field is not UTF-8
+    MISSING_EVENT_ID = "missing_event_id"
+    INVALID_EVENT_TIME = "invalid_event_time"  # before the platforms existed, or far in the future
+    IMPOSSIBLE_EVENT_TYPE = "impossible_event_type"  # an event the platform cannot produce
+    INVALID_FIELD = "invalid_field"  # any other impossible value (rating out of 1-5, negative followers)
+    ENRICHMENT_FAILED = "enrichment_failed"  # a later stage could not process the event
 
 
 class DeadLetter(NamedTuple):

@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import copy
 import io
-import json
 import struct
-from dataclasses import dataclass
-from pathlib import Path
 
 import fastavro
 
 from pipelines.model import DeadLetterReason
-from schemas import SCHEMA_DIR
+from pipelines.registry import FileSchemaRegistry, SchemaRegistry
 
 MAGIC_BYTE = 0
 HEADER = struct.Struct(">bI")
@@ -51,45 +48,52 @@ def _without_logical_types(schema: object) -> object:
     return schema
 
 
-@dataclass(frozen=True)
-class RegisteredSchema:
-    schema_id: int
-    subject: str
-    version: int
-    definition: dict  # the .avsc as written
-
-
-class SchemaRegistry:
-    """File-backed registry: ``schemas/registry.json`` maps schema ids to ``.avsc`` files."""
-
-    def __init__(self, schema_dir: Path = SCHEMA_DIR):
-        index = json.loads((schema_dir / "registry.json").read_text())
-        self._by_id: dict[int, RegisteredSchema] = {}
-        self._parsed: dict[int, object] = {}
-        for entry in index["schemas"]:
-            definition = json.loads((schema_dir / entry["path"]).read_text())
-            reg = RegisteredSchema(entry["id"], entry["subject"], entry["version"], definition)
-            self._by_id[reg.schema_id] = reg
-            self._parsed[reg.schema_id] = fastavro.parse_schema(_without_logical_types(copy.deepcopy(definition)))
-
-    def latest(self, subject: str) -> RegisteredSchema:
-        candidates = [s for s in self._by_id.values() if s.subject == subject]
-        if not candidates:
-            raise KeyError(f"no schema registered for subject {subject!r}")
-        return max(candidates, key=lambda s: s.version)
-
-    def parsed(self, schema_id: int) -> object | None:
-        return self._parsed.get(schema_id)
+def _parse(definition: dict) -> object:
+    return fastavro.parse_schema(_without_logical_types(copy.deepcopy(definition)))
 
 
 class EventCodec:
-    """Encodes and decodes social events in the Confluent wire format."""
+    """Encodes and decodes social events in the Confluent wire format.
 
-    def __init__(self, registry: SchemaRegistry | None = None, subject: str = EVENTS_SUBJECT):
-        self.registry = registry or SchemaRegistry()
-        self.writer = self.registry.latest(subject)
-        self._writer_parsed = self.registry.parsed(self.writer.schema_id)
+    Decoding resolves every writer schema (found by the id in the record) to one reader
+    schema, the latest version of the subject, so stages always see the same fields: a v1
+    record read with the v2 reader gets v2's defaults. ``writer_version`` picks the schema
+    the codec encodes with (default: the latest), which is how old producers are simulated.
+    """
+
+    def __init__(
+        self,
+        registry: SchemaRegistry | None = None,
+        subject: str = EVENTS_SUBJECT,
+        writer_version: int | None = None,
+        max_value_bytes: int = 1 << 20,
+    ):
+        self.registry = registry or FileSchemaRegistry()
+        self.reader = self.registry.latest(subject)
+        if writer_version is None or writer_version == self.reader.version:
+            self.writer = self.reader
+        else:
+            versions = {s.version: s for s in self.registry.versions(subject)}  # type: ignore[attr-defined]
+            if writer_version not in versions:
+                raise KeyError(f"{subject} has no version {writer_version}")
+            self.writer = versions[writer_version]
+        self.max_value_bytes = max_value_bytes
+        self._reader_parsed = _parse(self.reader.definition)
+        self._writer_parsed = _parse(self.writer.definition)
         self._header = HEADER.pack(MAGIC_BYTE, self.writer.schema_id)
+        self._resolved: dict[int, tuple[object, object | None] | None] = {}
+
+    def _schemas_for(self, schema_id: int) -> tuple[object, object | None] | None:
+        """(writer, reader or None when they are the same), cached per id; None for an unknown id."""
+        if schema_id not in self._resolved:
+            reg = self.registry.by_id(schema_id)
+            if reg is None:
+                self._resolved[schema_id] = None
+            elif schema_id == self.reader.schema_id:
+                self._resolved[schema_id] = (self._reader_parsed, None)
+            else:
+                self._resolved[schema_id] = (_parse(reg.definition), self._reader_parsed)
+        return self._resolved[schema_id]
 
     def encode(self, event: dict) -> bytes:
         buf = io.BytesIO()
@@ -100,22 +104,26 @@ class EventCodec:
     def decode(self, value: bytes | None) -> dict:
         if not value:
             raise DecodeError(DeadLetterReason.EMPTY_VALUE, "record value is empty")
+        if len(value) > self.max_value_bytes:
+            raise DecodeError(DeadLetterReason.TOO_LARGE, f"value of {len(value):,} bytes is over the {self.max_value_bytes:,}-byte limit")
         if len(value) < HEADER.size or value[0] != MAGIC_BYTE:
             raise DecodeError(
                 DeadLetterReason.BAD_MAGIC_BYTE,
                 f"value does not start with the Confluent magic byte 0x00 and a 4-byte schema id (first byte {value[0]:#04x}, {len(value)} bytes)",
             )
         schema_id = int.from_bytes(value[1:5], "big")
-        parsed = self.registry.parsed(schema_id)
-        if parsed is None:
+        schemas = self._schemas_for(schema_id)
+        if schemas is None:
             raise DecodeError(DeadLetterReason.UNKNOWN_SCHEMA_ID, f"schema id {schema_id} is not in the registry")
         buf = io.BytesIO(value)
         buf.seek(HEADER.size)
         try:
-            event = fastavro.schemaless_reader(buf, parsed, None)
+            event = fastavro.schemaless_reader(buf, schemas[0], schemas[1])
+        except UnicodeDecodeError as exc:
+            raise DecodeError(DeadLetterReason.INVALID_UTF8, f"a string field is not valid UTF-8: {exc}") from None
         except (EOFError, StopIteration, IndexError, struct.error) as exc:
             raise DecodeError(DeadLetterReason.MALFORMED_AVRO, f"Avro body is truncated or corrupt: {type(exc).__name__}: {exc}") from None
-        except (UnicodeDecodeError, ValueError, TypeError, OverflowError, KeyError) as exc:
+        except (ValueError, TypeError, OverflowError, KeyError, fastavro.read.SchemaResolutionError) as exc:
             raise DecodeError(
                 DeadLetterReason.MALFORMED_AVRO, f"Avro body does not match schema id {schema_id}: {type(exc).__name__}: {exc}"
             ) from None

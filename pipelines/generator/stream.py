@@ -64,6 +64,7 @@ class GeneratorConfig:
     out_of_order_rate: float = 0.06
     late_rate: float = 0.008
     care_reply_rate: float = 0.75  # complaints and questions about own brands that get an answer
+    legacy_v1_rate: float = 0.15  # records from an old collector that still writes schema v1
     burst: bool = True
 
 
@@ -202,6 +203,8 @@ class _Builder:
             "device": device,
             "event_time": event_time_ms,
             "ingest_time": event_time_ms,  # set when scheduled
+            "lang_hint": None,  # v2: set below by platforms that report a language
+            "campaign_id": None,  # v2: set on brand promotions
         }
 
 
@@ -231,6 +234,7 @@ def generate_stream(config: GeneratorConfig, catalog: Catalog | None = None, cod
     rng = random.Random(config.seed)
     catalog = catalog or load_catalog()
     codec = codec or EventCodec()
+    legacy = EventCodec(codec.registry, writer_version=1)
     st = _State(rng=rng, catalog=catalog, codec=codec, authors=_make_authors(rng, max(500, config.events // 4)))
     b = _Builder(st, config)
     heap: list[tuple[int, int, GeneratedRecord]] = []
@@ -239,7 +243,13 @@ def generate_stream(config: GeneratorConfig, catalog: Catalog | None = None, cod
     def schedule(ev: dict, truth: EventTruth, kind: str = "event", delay_ms: int | None = None) -> None:
         nonlocal tiebreak
         ev["ingest_time"] = ev["event_time"] + (_ingest_delay_ms(rng, config) if delay_ms is None else delay_ms)
-        value = codec.encode(ev)
+        if ev["text"] and ev["platform"] in ("x", "youtube", "tiktok") and truth.lang != "unknown":
+            ev["lang_hint"] = truth.lang  # these platforms report a language
+        if rng.random() < config.legacy_v1_rate:
+            ev["lang_hint"] = ev["campaign_id"] = None  # v1 has neither: read with v2, they get the defaults
+            value = legacy.encode(ev)
+        else:
+            value = codec.encode(ev)
         key = ev["event_id"].encode()
         tiebreak += 1
         heapq.heappush(heap, (ev["ingest_time"], tiebreak, GeneratedRecord(key, value, kind, ev["ingest_time"], ev, truth)))
@@ -295,6 +305,8 @@ def _organic_event(b: _Builder, now: int, in_burst: bool, schedule) -> int:
         text = rng.choice(texts.BRAND_POSTS[lang]).format(product=product)
         ev = b.event(platform=platform, event_type="post", author=account, event_time_ms=now, text=text, channel_owner=owner_handle)
         ev["thread_id"] = ev["event_id"]
+        if rng.random() < 0.5:
+            ev["campaign_id"] = f"cmp-{brand_id}-2026-{rng.randint(1, 4)}"
         posts.append(_Post(ev["event_id"], platform, ev["event_id"], owner_handle, brand_id))
         del posts[:-40]
         schedule(ev, EventTruth(lang, (brand_id,), "neutral"))

@@ -30,15 +30,24 @@ class DecodeResult(NamedTuple):
     dead_letters: beam.PCollection
 
 
+# Event types a platform cannot produce (everything else is possible everywhere).
+IMPOSSIBLE_EVENT_TYPES = {
+    "review": frozenset({"instagram", "x", "linkedin", "youtube", "tiktok", "telegram"}),  # reviews: review sites, Facebook
+    "direct_message": frozenset({"youtube", "review_site"}),
+}
+
+
 def validate_event(event: dict) -> None:
-    """Raises DecodeError(INVALID_FIELD) for events that decode but cannot be true."""
-    if not event["event_id"]:
-        raise DecodeError(DeadLetterReason.INVALID_FIELD, "event_id is empty")
+    """Raises DecodeError for events that decode but cannot be true."""
+    if not event["event_id"] or not event["event_id"].strip():
+        raise DecodeError(DeadLetterReason.MISSING_EVENT_ID, "event_id is empty: the event cannot be deduplicated or referenced")
     t, ingest = event["event_time"], event["ingest_time"]
     if t < EARLIEST_EVENT_TIME_MS:
-        raise DecodeError(DeadLetterReason.INVALID_FIELD, f"event_time {t} ms is before 2004-01-01")
+        raise DecodeError(DeadLetterReason.INVALID_EVENT_TIME, f"event_time {t} ms is before 2004-01-01")
     if t > ingest + MAX_FUTURE_SKEW_MS:
-        raise DecodeError(DeadLetterReason.INVALID_FIELD, f"event_time {t} ms is more than a day after ingest_time {ingest} ms")
+        raise DecodeError(DeadLetterReason.INVALID_EVENT_TIME, f"event_time {t} ms is more than a day after ingest_time {ingest} ms")
+    if event["platform"] in IMPOSSIBLE_EVENT_TYPES.get(event["event_type"], ()):
+        raise DecodeError(DeadLetterReason.IMPOSSIBLE_EVENT_TYPE, f"{event['platform']} cannot produce a {event['event_type']}")
     rating = event["review_rating"]
     if rating is not None and not 1 <= rating <= 5:
         raise DecodeError(DeadLetterReason.INVALID_FIELD, f"review_rating {rating} is not between 1 and 5")

@@ -1,0 +1,68 @@
+"""Hand-written cue words for the featuriser: negators, contrast markers, intensifiers, polarity.
+
+Written for Ascolto from general knowledge of Italian and English (no word list was taken
+from a data set). They are *cues*: the trained heads decide how much each one counts, and
+``ascolto explain`` shows them when they fire. Italian polarity entries are stems (the word
+without its final vowel), so 'ottimo', 'ottima', 'ottimi', 'ottime' all hit 'ottim'.
+"""
+
+from __future__ import annotations
+
+NEGATORS = {
+    "it": frozenset("non nn mai nessuno nessuna nessun niente nulla né neanche nemmeno neppure mica senza".split()),
+    "en": frozenset(
+        """not no never nothing nobody none neither nor without cannot cant dont doesnt didnt isnt arent wasnt
+        werent wont wouldnt couldnt shouldnt havent hasnt hadnt aint""".split()
+    ),
+}
+CONTRAST = {
+    "it": frozenset("ma però pero invece tuttavia eppure comunque peccato".split()),
+    "en": frozenset("but however though although nevertheless yet except".split()),
+}
+INTENSIFIERS = {
+    "it": frozenset(
+        """molto troppo tanto tanta tantissimo davvero veramente proprio super stra assolutamente così cosi
+        parecchio estremamente totalmente completamente incredibilmente sempre più piu""".split()
+    ),
+    "en": frozenset(
+        """very so really too extremely super totally absolutely incredibly completely such most
+        highly truly seriously damn""".split()
+    ),
+}
+
+# Italian: stems (final vowel removed) of words whose polarity rarely depends on context.
+_IT_POS = """ottim buon bell bellissim fantastic stupend meravigli perfett eccellent grazi brav
+    contentissim content felic soddisfatt veloc rapid gentil cortes disponibil professional affidabil
+    consigli top amo ador adorat delizios gustos squisit favolos incredibil geniale genial spettacol
+    piacevol comod econom convenient conveniente risolt funzion efficient chiar semplic facil
+    miglior seren puntual fresc fragrant croccant morbid preferit""".split()
+_IT_NEG = """pessim brutt schif orribil terribil vergogn vergognos scandal scandalos lent car costos
+    inutil incompetent maleducat scortes rott guast bloccat disservizi disastr disastros delus delusion
+    arrabbiat incazzat furios stuf schifos ridicol assurd inaccettabil peggior peggio odi odio trist
+    problem error sbagliat difettos scadut stantii stantì rancid bruciat insipid immangiabil
+    trufa truff ladr buffon vergognatev cancellat inaffidabil lentissim carissim mal male malissim
+    paura preoccupat sprec attesa""".split()
+_EN_POS = """good great excellent amazing awesome fantastic wonderful perfect love loved loving lovely best
+    better nice happy glad pleased thanks thank thx fast quick friendly helpful polite reliable recommend
+    recommended delicious tasty fresh crispy smooth easy simple clear impressive incredible brilliant
+    superb outstanding solid cheap affordable fair favourite favorite enjoy enjoyed fun beautiful
+    cool win winner stable secure resolved fixed works working worth""".split()
+_EN_NEG = """bad worse worst awful terrible horrible poor hate hated hates disappointing disappointed
+    disappointment slow expensive overpriced useless rude broken down outage fail failed failure fails
+    angry furious annoyed annoying frustrated frustrating ridiculous unacceptable scam scammed
+    thieves liars clowns idiots incompetent joke pathetic disgusting gross stale soggy burnt bland
+    unreliable problem problems issue issues error errors bug buggy crash crashed crashes stuck
+    sad sorry unfortunately wrong missing lost waiting waste wasted refund cancel cancelled
+    sick tired stupid dumb shame shameful nightmare mess garbage trash crap sucks suck""".split()
+POSITIVE = {"it": frozenset(_IT_POS), "en": frozenset(_EN_POS)}
+NEGATIVE = {"it": frozenset(_IT_NEG), "en": frozenset(_EN_NEG)}
+
+# Emoji and emoticons. Emoticons are matched on the raw text before tokenisation.
+EMOJI_POSITIVE = frozenset(
+    "😀 😃 😄 😁 😆 😊 🙂 😉 😍 🥰 😘 😋 😎 🤩 🥳 😻 👍 👏 🙌 💪 🙏 ❤ 💕 💖 💗 💙 💚 💛 💜 🧡 💯 ✨ 🎉 🔝 ✅ 😇 🤗 ⭐ 🌟 🍀".split()
+)
+EMOJI_NEGATIVE = frozenset(
+    "😡 😠 🤬 😤 😞 😢 😭 😩 😫 😖 😣 😒 🙄 😑 😐 😕 🙁 ☹ 😟 😔 😓 😰 😱 🤮 🤢 💩 👎 💔 ❌ 🐌 ⚠ 😬 🤡 🥵 😪 😴".split()
+)
+EMOTICONS_POSITIVE = (":-)", ":)", ":-D", ":D", "=)", ";-)", ";)", ":P", ":-P", "<3", "xD", "XD", "^^", "^_^", ":]")
+EMOTICONS_NEGATIVE = (">:(", ":-(", ":(", ":'(", ":/", ":-/", ":|", ":@", "D:", ":S", "-_-", "</3", ":[")
