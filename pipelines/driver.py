@@ -206,7 +206,6 @@ class EmbeddedDriver:
 
     def _record_metrics(self, r: BatchReport, out: BatchOutputs | None) -> None:
         m = self.metrics
-        m.last_attempt.set(time.time())
         for p, lag in r.lag.items():
             m.consumer_lag.labels(str(p)).set(lag)
         for p, wm in r.partition_watermarks_ms.items():
@@ -246,6 +245,7 @@ class EmbeddedDriver:
     ) -> RunTotals:
         totals = RunTotals()
         while not should_stop():
+            self.metrics.last_attempt.set(time.time())
             try:
                 report = self.run_batch()
             except KafkaUnavailable as exc:

@@ -47,7 +47,8 @@ def build_engagement(
     decoded = read.chunks | "DecodeSocialEvents" >> DecodeSocialEvents()
     timed = decoded.events | "ClassifyLateness" >> ClassifyLateness(job.window_seconds, job.allowed_lateness_seconds, initial_watermarks)
     unique = timed.on_time | "DeduplicateEvents" >> DeduplicateEvents(history)
-    scored = unique.events | "EnrichEvents" >> EnrichEvents(catalog) | "ScoreEngagement" >> ScoreEngagement()
+    enriched = unique.events | "EnrichEvents" >> EnrichEvents(catalog)
+    scored = enriched.events | "ScoreEngagement" >> ScoreEngagement()
     windows = scored | "AggregateEngagement" >> AggregateEngagement(job.window_seconds)
     return EngagementOutputs(
         ranges=read.ranges,
@@ -56,5 +57,5 @@ def build_engagement(
         events=scored,
         duplicates=unique.duplicates,
         late=timed.late,
-        dead_letters=decoded.dead_letters,
+        dead_letters=(decoded.dead_letters, enriched.dead_letters) | "AllDeadLetters" >> beam.Flatten(),
     )

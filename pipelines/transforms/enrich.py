@@ -5,16 +5,34 @@ Input: lists of event dicts. Output: the same lists, each event with
 - ``brands``: catalog brand ids, in catalog order: brands named in the text (aliases,
   products, handles, hashtags) plus the owner of the page it happened on (``channel_owner``)
   plus the brand whose account wrote it. Empty when nothing attributes it.
-Enrichment does not reject events; an event it cannot attribute is counted as
-``unattributed`` downstream.
+An event it cannot attribute is counted as ``unattributed`` downstream. An event it cannot
+process (``EnrichmentError``, e.g. a text beyond ``MAX_TEXT_CHARS``) goes to the
+``dead_letters`` output with step ``enrich`` and its original bytes; it is not lost and does
+not stop the batch.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import apache_beam as beam
 
 from pipelines.catalog import BrandMatcher, Catalog, fold
 from pipelines.language import detect_language
+from pipelines.model import DeadLetter, DeadLetterReason
+
+DEAD_LETTERS = "dead_letters"
+STEP = "enrich"
+MAX_TEXT_CHARS = 20_000  # longer than any platform allows: a collector bug, and a regex cost risk
+
+
+class EnrichmentError(ValueError):
+    """An event the enrichment cannot process."""
+
+
+class EnrichResult(NamedTuple):
+    events: beam.PCollection
+    dead_letters: beam.PCollection
 
 
 class BrandAttributor:
@@ -41,11 +59,38 @@ class BrandAttributor:
         return sorted(set(found).union(extra), key=self._order.__getitem__)
 
 
-def enrich(events: list[dict], attributor: BrandAttributor) -> list[dict]:
+def enrich_event(e: dict, attributor: BrandAttributor) -> dict:
+    text = e["text"]
+    if text is not None and len(text) > MAX_TEXT_CHARS:
+        raise EnrichmentError(f"text of {len(text):,} characters is over the {MAX_TEXT_CHARS:,}-character limit")
+    lang = detect_language(text)
+    if lang == "unknown" and e.get("lang_hint") in ("it", "en"):
+        lang = e["lang_hint"]  # v2 producers may report the language; used when the text says nothing
+    e["lang"] = lang
+    e["brands"] = attributor.brands(e)
+    return e
+
+
+def enrich(events: list[dict], attributor: BrandAttributor) -> tuple[list[dict], list[DeadLetter]]:
+    """Enriches events in place; returns (enriched events, dead letters for those it could not)."""
+    ok, dead = [], []
     for e in events:
-        e["lang"] = detect_language(e["text"])
-        e["brands"] = attributor.brands(e)
-    return events
+        try:
+            ok.append(enrich_event(e, attributor))
+        except EnrichmentError as err:
+            dead.append(
+                DeadLetter(
+                    DeadLetterReason.ENRICHMENT_FAILED.value,
+                    str(err),
+                    STEP,
+                    e["kafka_topic"],
+                    e["kafka_partition"],
+                    e["kafka_offset"],
+                    e["event_id"].encode(),
+                    e["kafka_value"],
+                )
+            )
+    return ok, dead
 
 
 class EnrichEventsFn(beam.DoFn):
@@ -57,7 +102,11 @@ class EnrichEventsFn(beam.DoFn):
         self._attributor = BrandAttributor(self._catalog)
 
     def process(self, events: list[dict]):
-        yield enrich(events, self._attributor)
+        ok, dead = enrich(events, self._attributor)
+        for d in dead:
+            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, d)
+        if ok:
+            yield ok
 
 
 class EnrichEvents(beam.PTransform):
@@ -66,4 +115,5 @@ class EnrichEvents(beam.PTransform):
         self._catalog = catalog
 
     def expand(self, events):
-        return events | "DetectLanguageAndBrands" >> beam.ParDo(EnrichEventsFn(self._catalog))
+        out = events | "DetectLanguageAndBrands" >> beam.ParDo(EnrichEventsFn(self._catalog)).with_outputs(DEAD_LETTERS, main="events")
+        return EnrichResult(out.events, out[DEAD_LETTERS])

@@ -118,3 +118,25 @@ def test_both_aggregation_strategies_give_the_same_rows_as_one_pre_aggregation()
                 | beam.Map(lambda r: (tuple(r.key), tuple(r.totals)))
             )
             assert_that(rows, equal_to(expected))
+
+
+def test_an_event_the_enrichment_cannot_process_becomes_a_dead_letter_of_that_step():
+    from pipelines.transforms.enrich import MAX_TEXT_CHARS, EnrichEvents
+
+    good = [dict(r.event) for r in STREAM if r.kind == "event"][:3]
+    bad = {**good[0], "event_id": "x:huge", "text": "spam " * (MAX_TEXT_CHARS // 4)}
+    batch = [
+        {**e, "kafka_topic": "t", "kafka_partition": 0, "kafka_offset": i, "kafka_value": b"raw%d" % i} for i, e in enumerate([*good, bad])
+    ]
+    with pipeline() as p:
+        out = p | beam.Create([batch]) | EnrichEvents(load_catalog())
+        assert_that(
+            out.events | beam.FlatMap(lambda es: [(e["kafka_offset"], e["lang"] in ("it", "en", "unknown")) for e in es]),
+            equal_to([(0, True), (1, True), (2, True)]),
+            label="events",
+        )
+        assert_that(
+            out.dead_letters | beam.Map(lambda d: (d.reason, d.step, d.offset, d.value)),
+            equal_to([("enrichment_failed", "enrich", 3, b"raw3")]),
+            label="dead_letters",
+        )
