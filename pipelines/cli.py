@@ -25,7 +25,7 @@ class _QuietBeamImports(logging.Filter):
 logging.getLogger().addFilter(_QuietBeamImports())  # before anything imports apache_beam
 
 from pipelines.catalog import CatalogError  # noqa: E402
-from pipelines.config import DEFAULT_TOPIC, DEFAULT_WAREHOUSE, ConfigError, JobConfig, env_defaults  # noqa: E402
+from pipelines.config import DEFAULT_TOPIC, DEFAULT_WAREHOUSE, ConfigError, JobConfig, env_defaults, registry_spec  # noqa: E402
 from pipelines.io.broker import BrokerError  # noqa: E402
 from pipelines.io.kafka import KafkaUnavailable  # noqa: E402
 from pipelines.io.warehouse import WarehouseError  # noqa: E402
@@ -74,6 +74,20 @@ def _job_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--group-id", default=d.group_id, help="consumer group that mirrors committed offsets, for lag tools (default %(default)s)"
     )
+    p.add_argument(
+        "--schema-registry",
+        help="where writer schemas are resolved: a directory with registry.json, or a Confluent "
+        "Schema Registry https:// URL (env ASCOLTO_SCHEMA_REGISTRY; default: the packaged schemas/)",
+    )
+    p.add_argument("--schema-registry-user", help="basic-auth user (password from env ASCOLTO_SCHEMA_REGISTRY_PASSWORD)")
+    p.add_argument("--schema-registry-ca", help="CA bundle that signs the registry's TLS certificate")
+    p.add_argument("--schema-registry-cert", help="client certificate for mutual TLS")
+    p.add_argument("--schema-registry-key", help="client key for mutual TLS")
+    p.add_argument(
+        "--max-value-bytes", type=int, default=d.max_value_bytes, help="larger records become dead letters (default %(default)s)"
+    )
+    p.add_argument("--dead-letter-topic", help="topic that receives dead letters (default: <topic>.dlq)")
+    p.add_argument("--no-dead-letter-topic", action="store_true", help="keep dead letters in the warehouse only")
     p.add_argument("--runner", default=d.runner, help="Beam runner for each micro-batch (default %(default)s)")
     p.add_argument(
         "--kafka-client",
@@ -103,6 +117,21 @@ def job_config(args: argparse.Namespace, **overrides: object) -> JobConfig:
         v = getattr(args, name, None)
         if v is not None:
             values[name] = v
+    if getattr(args, "max_value_bytes", None) is not None:
+        values["max_value_bytes"] = args.max_value_bytes
+    location = getattr(args, "schema_registry", None) or values.pop("schema_registry", None)
+    values.pop("schema_registry", None)
+    values["schema_registry"] = registry_spec(
+        location,
+        getattr(args, "schema_registry_user", None),
+        getattr(args, "schema_registry_ca", None),
+        getattr(args, "schema_registry_cert", None),
+        getattr(args, "schema_registry_key", None),
+    )
+    if getattr(args, "dead_letter_topic", None):
+        values["dead_letter_topic"] = args.dead_letter_topic
+    if getattr(args, "no_dead_letter_topic", False):
+        values["dead_letter_topic"] = ""
     values.update(overrides)
     return JobConfig(**values).validate()  # type: ignore[arg-type]
 
@@ -142,6 +171,28 @@ def build_parser() -> argparse.ArgumentParser:
     broker.add_argument("--port", type=int, default=19092, help="loopback port (default %(default)s)")
     broker.add_argument("--topic", default=DEFAULT_TOPIC, help="topic to create (default %(default)s)")
     broker.add_argument("--partitions", type=int, default=3, help="its partitions (default %(default)s)")
+
+    dlq = sub.add_parser("dlq", help="inspect and replay dead letters")
+    dlq_sub = dlq.add_subparsers(dest="dlq_command", required=True, metavar="ACTION")
+    dlq_list = dlq_sub.add_parser("list", help="dead letters by reason, or the latest records with --records")
+    dlq_list.add_argument("--reason", help="only this reason")
+    dlq_list.add_argument("--records", type=int, default=0, help="also list the N latest records")
+    dlq_show = dlq_sub.add_parser("show", help="one dead letter in full, with its original bytes")
+    dlq_show.add_argument("--topic", help=f"its topic (default {DEFAULT_TOPIC})")
+    dlq_show.add_argument("--partition", type=int, required=True)
+    dlq_show.add_argument("--offset", type=int, required=True)
+    dlq_replay = dlq_sub.add_parser("replay", help="re-publish dead letters to the input topic after a fix")
+    dlq_replay.add_argument("--reason", help="only this reason (default: every reason)")
+    group = dlq_replay.add_mutually_exclusive_group(required=True)
+    group.add_argument("--only-fixed", action="store_true", help="only records that now decode and validate")
+    group.add_argument("--all", action="store_true", help="every selected record, as it is")
+    dlq_replay.add_argument("--again", action="store_true", help="include dead letters replayed before")
+    dlq_replay.add_argument("--to-topic", help=f"target topic (default: --topic or {DEFAULT_TOPIC})")
+    dlq_replay.add_argument("--bootstrap-servers", help="Kafka bootstrap servers (env ASCOLTO_BOOTSTRAP_SERVERS)")
+    dlq_replay.add_argument("--topic", help=f"input topic (env ASCOLTO_TOPIC; default {DEFAULT_TOPIC})")
+    dlq_replay.add_argument("--schema-registry", help="registry that --only-fixed decodes with (as for 'ascolto run')")
+    for p_ in (dlq_list, dlq_show, dlq_replay):
+        p_.add_argument("--warehouse", help=f"DuckDB warehouse file (env ASCOLTO_WAREHOUSE; default {DEFAULT_WAREHOUSE})")
 
     summary = sub.add_parser("summary", help="print the summary of a warehouse")
     summary.add_argument("--warehouse", default=None, help=f"DuckDB warehouse file (env ASCOLTO_WAREHOUSE; default {DEFAULT_WAREHOUSE})")
@@ -260,22 +311,31 @@ def cmd_broker(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    import duckdb
-    from rich.console import Console
-
     from pipelines.catalog import load_catalog
     from pipelines.summary import collect_summary, render_summary
 
-    path = args.warehouse or str(env_defaults().get("warehouse") or DEFAULT_WAREHOUSE)
+    con = open_existing_warehouse(args.warehouse, read_only=True)
+    render_summary(collect_summary(con, load_catalog()), console())
+    return 0
+
+
+def console():
+    from rich.console import Console
+
+    return Console() if Console().is_terminal else Console(width=132)
+
+
+def open_existing_warehouse(flag: str | None, read_only: bool):
+    """The warehouse a flag, ASCOLTO_WAREHOUSE or the default names, which must exist."""
+    import duckdb
+
+    path = flag or str(env_defaults().get("warehouse") or DEFAULT_WAREHOUSE)
     if not Path(path).exists():
         raise ConfigError(f"no warehouse at {path}: run 'ascolto run' or 'ascolto demo' first, or pass --warehouse")
     try:
-        con = duckdb.connect(path, read_only=True)
+        return duckdb.connect(path, read_only=read_only)
     except duckdb.IOException as exc:
         raise WarehouseError(f"cannot open {path}: {exc}. A running 'ascolto run' holds it; stop it first") from None
-    console = Console() if Console().is_terminal else Console(width=132)
-    render_summary(collect_summary(con, load_catalog()), console)
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -283,6 +343,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
     commands = {"produce": cmd_produce, "run": cmd_run, "broker": cmd_broker, "summary": cmd_summary}
+    if args.command == "dlq":
+        from pipelines.dlq_cli import cmd_dlq
+
+        commands["dlq"] = cmd_dlq
     try:
         if args.command == "demo":
             from pipelines.demo import cmd_demo

@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from pipelines.registry import RegistryAuth, RegistrySpec
+
 DEFAULT_TOPIC = "social.events"
 DEFAULT_WAREHOUSE = "var/ascolto.duckdb"
 DEFAULT_METRICS_PORT = 9464
@@ -38,6 +40,13 @@ class JobConfig:
     idle_sleep_seconds: float = 1.0
     runner: str = "FnApiRunner"
     kafka_client: str = "kafka-python"  # or "confluent" (librdkafka; pip install 'ascolto[fast]')
+    dead_letter_topic: str | None = None  # None: "<topic>.dlq"; "": no dead-letter topic (warehouse only)
+    schema_registry: RegistrySpec = RegistrySpec()
+    max_value_bytes: int = 1 << 20  # larger records are dead letters (too_large)
+
+    @property
+    def dlq_topic(self) -> str:
+        return f"{self.topic}.dlq" if self.dead_letter_topic is None else self.dead_letter_topic
 
     def validate(self) -> JobConfig:
         if not self.bootstrap_servers:
@@ -48,6 +57,8 @@ class JobConfig:
                 raise ConfigError(f"--bootstrap-servers: {hp!r} is not HOST:PORT")
         if not self.topic:
             raise ConfigError("--topic must not be empty")
+        if self.dlq_topic == self.topic:
+            raise ConfigError("--dead-letter-topic must differ from --topic, or dead letters would be read again as input")
         if self.window_seconds <= 0 or 86400 % self.window_seconds:
             raise ConfigError(f"--window-seconds {self.window_seconds}: must be positive and divide a day (60, 300, 3600...)")
         if self.allowed_lateness_seconds < 0:
@@ -67,6 +78,12 @@ class JobConfig:
             ipaddress.ip_address(self.metrics_addr)
         except ValueError:
             raise ConfigError(f"--metrics-addr {self.metrics_addr!r} is not an IP address (127.0.0.1, 0.0.0.0, ...)") from None
+        try:
+            self.schema_registry.validate()
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        if self.max_value_bytes < 64:
+            raise ConfigError("--max-value-bytes must be at least 64")
         if self.kafka_client not in ("kafka-python", "confluent"):
             raise ConfigError(f"--kafka-client {self.kafka_client!r}: use kafka-python (default) or confluent")
         if self.kafka_client == "confluent":
@@ -88,6 +105,14 @@ class JobConfig:
         return self
 
 
+def registry_spec(
+    location: str | None, user: str | None = None, ca_file: str | None = None, cert_file: str | None = None, key_file: str | None = None
+) -> RegistrySpec:
+    """The registry settings; the password only ever comes from ASCOLTO_SCHEMA_REGISTRY_PASSWORD."""
+    password = os.environ.get("ASCOLTO_SCHEMA_REGISTRY_PASSWORD")
+    return RegistrySpec(location or None, RegistryAuth(user, password, ca_file, cert_file, key_file))
+
+
 def env_defaults() -> dict[str, object]:
     """Deployment settings from the environment (read once, at the edge)."""
     out: dict[str, object] = {}
@@ -101,6 +126,8 @@ def env_defaults() -> dict[str, object]:
     ):
         if key in names and os.environ.get(env):
             out[key] = os.environ[env]
+    if os.environ.get("ASCOLTO_SCHEMA_REGISTRY"):
+        out["schema_registry"] = os.environ["ASCOLTO_SCHEMA_REGISTRY"]
     if "metrics_port" in out:
         try:
             out["metrics_port"] = int(str(out["metrics_port"]))

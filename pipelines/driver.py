@@ -30,10 +30,13 @@ from pathlib import Path
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
+from kafka.errors import KafkaError
 
 from pipelines.catalog import Catalog
 from pipelines.config import JobConfig
 from pipelines.engagement import EngagementOutputs, build_engagement
+from pipelines.io.broker import create_topics
+from pipelines.io.dead_letters import publish_dead_letters
 from pipelines.io.kafka import KafkaSettings, KafkaUnavailable, commit_group_offsets, probe_new_records, topic_partitions
 from pipelines.io.metrics import LATENCY_QUANTILES, PipelineMetrics
 from pipelines.io.staging import WriteArrowToStaging, WriteToStaging, read_staged, read_staged_arrow
@@ -97,8 +100,14 @@ class EmbeddedDriver:
         self.catalog = catalog
         self.warehouse = warehouse
         self.metrics = metrics or PipelineMetrics()
-        self._consumer = KafkaSettings(job.bootstrap_servers).consumer(group_id=job.group_id)
+        self._settings = KafkaSettings(job.bootstrap_servers)
+        self._consumer = self._settings.consumer(group_id=job.group_id)
         self.partitions = topic_partitions(self._consumer, job.topic)
+        if job.dlq_topic:
+            try:
+                create_topics(job.bootstrap_servers, {job.dlq_topic: 1})
+            except KafkaError as exc:  # an existing topic, or no admin rights: publishing will tell
+                log.warning("could not create dead-letter topic %s: %s", job.dlq_topic, exc)
 
     def close(self) -> None:
         self._consumer.close()
@@ -170,6 +179,8 @@ class EmbeddedDriver:
             )
         batch_id = self.warehouse.next_batch_id()
         commit_seconds = 0.0
+        if job.dlq_topic:
+            publish_dead_letters(self._settings, job.dlq_topic, out.dead_letters)  # before the commit: at least once
         if out.consumed:
             commit_seconds = self.warehouse.commit(
                 batch_id,

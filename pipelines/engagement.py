@@ -44,7 +44,7 @@ def build_engagement(
     read = plans | "ReadKafkaOffsetRanges" >> ReadKafkaOffsetRanges(
         KafkaSettings(job.bootstrap_servers, client=job.kafka_client), job.chunk_records
     )
-    decoded = read.chunks | "DecodeSocialEvents" >> DecodeSocialEvents()
+    decoded = read.chunks | "DecodeSocialEvents" >> DecodeSocialEvents(job.schema_registry, job.max_value_bytes)
     timed = decoded.events | "ClassifyLateness" >> ClassifyLateness(job.window_seconds, job.allowed_lateness_seconds, initial_watermarks)
     unique = timed.on_time | "DeduplicateEvents" >> DeduplicateEvents(history)
     enriched = unique.events | "EnrichEvents" >> EnrichEvents(catalog)

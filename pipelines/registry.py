@@ -148,3 +148,35 @@ class ConfluentSchemaRegistry:
             "POST", f"/compatibility/subjects/{urllib.parse.quote(subject, safe='')}/versions/latest", {"schema": json.dumps(definition)}
         )
         return bool(doc and doc.get("is_compatible"))
+
+
+@dataclass(frozen=True)
+class RegistrySpec:
+    """Picklable recipe for a registry (Beam ships it to workers, which open it once).
+
+    ``location``: None for the packaged ``schemas/``; a directory holding a ``registry.json``;
+    or an ``http(s)://`` URL of a Confluent-compatible registry (with ``auth``).
+    """
+
+    location: str | None = None
+    auth: RegistryAuth = RegistryAuth()
+
+    def open(self) -> SchemaRegistry:
+        if self.location is None:
+            return FileSchemaRegistry()
+        if self.location.startswith(("http://", "https://")):
+            return ConfluentSchemaRegistry(self.location, self.auth)
+        return FileSchemaRegistry(Path(self.location))
+
+    def validate(self) -> None:
+        """Raises ValueError with what to fix."""
+        if self.location is None:
+            return
+        if self.location.startswith(("http://", "https://")):
+            ConfluentSchemaRegistry(self.location, self.auth)
+            for f in (self.auth.ca_file, self.auth.cert_file, self.auth.key_file):
+                if f and not Path(f).is_file():
+                    raise ValueError(f"schema registry TLS file {f} does not exist")
+            return
+        if not (Path(self.location) / "registry.json").is_file():
+            raise ValueError(f"--schema-registry {self.location}: no registry.json there (a directory like schemas/, or an https:// URL)")

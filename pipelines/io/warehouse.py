@@ -277,7 +277,7 @@ class DuckDBWarehouse:
             },
         )
         self._insert_arrow(
-            "dead_letters",
+            "dead_letters (topic, kafka_partition, kafka_offset, reason, message, step, record_key, record_value, recorded_at, batch_id)",
             f"topic, kafka_partition, kafka_offset, reason, message, step, record_key, record_value, ?::TIMESTAMP, {int(batch_id)}",
             {
                 "topic": pa.array([i.topic for i in dl], pa.string()),
@@ -296,7 +296,7 @@ class DuckDBWarehouse:
         batch = pa.table(columns)
         if batch.num_rows == 0:
             return
-        name = f"{table}_batch"
+        name = f"{table.split()[0]}_batch"
         self.con.register(name, batch)
         try:
             self.con.execute(f"INSERT INTO {table} SELECT {select} FROM {name}", params or [])

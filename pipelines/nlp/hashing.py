@@ -20,6 +20,7 @@ _P = 1_000_003
 _PINV = pow(_P, -1, 2**64)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_BIGRAM, _BIGRAM_SALT = np.uint64(0xD6E8FEB86659FD93), 1  # salt 1: no character n-gram has n = 1
 _powers: dict[int, np.ndarray] = {}
 
 
@@ -56,16 +57,34 @@ def mix(codes: np.ndarray, salt: np.ndarray | int, bits: int) -> np.ndarray:
 
 def hash_strings(strings: list[str], bits: int, salt: int = 0) -> np.ndarray:
     """Column of each string (strings must not contain NUL)."""
+    return mix(string_codes(strings), salt, bits)
+
+
+def bigram_column(a: str, b: str, bits: int) -> int:
+    """Column of the word bigram (a, b), as ``bigrams`` computes it."""
+    ca, cb = string_codes([a, b])
+    return int(mix(ca * _BIGRAM + cb, _BIGRAM_SALT, bits))
+
+
+def bigrams(words: list[str], lengths: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row, column) of each pair of consecutive words in a row; ``words`` is all rows' words, in order."""
+    codes = string_codes(words)
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    same = rows[1:] == rows[:-1]
+    return rows[:-1][same], mix(codes[:-1][same] * _BIGRAM + codes[1:][same], _BIGRAM_SALT, bits)
+
+
+def string_codes(strings: list[str]) -> np.ndarray:
+    """The 64-bit polynomial code of each string, before mixing."""
     if not strings:
-        return np.zeros(0, dtype=np.int32)
+        return np.zeros(0, dtype=np.uint64)
     codes = _codes(strings)
     pw, s = _prefix(codes)
     ends = np.flatnonzero(codes == 0)
     starts = np.concatenate([[0], ends[:-1] + 1])
     last = ends - 1  # an empty string has last < start: its code is 0
     before = np.where(starts > 0, s[np.maximum(starts - 1, 0)], np.uint64(0))
-    h = np.where(last >= starts, pw[np.maximum(last, 0)] * (s[np.maximum(last, 0)] - before), np.uint64(0))
-    return mix(h, salt, bits)
+    return np.where(last >= starts, pw[np.maximum(last, 0)] * (s[np.maximum(last, 0)] - before), np.uint64(0))
 
 
 def char_ngrams(texts: list[str], bits: int, n_min: int, n_max: int) -> tuple[np.ndarray, np.ndarray]:

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import apache_beam as beam
 
 from pipelines.model import DeadLetter, DeadLetterReason, EventChunk, KafkaRecord, RecordChunk
+from pipelines.registry import RegistrySpec
 from pipelines.wire import DecodeError, EventCodec
 
 DEAD_LETTERS = "dead_letters"
@@ -71,11 +72,13 @@ def dead_letter(record: KafkaRecord, err: DecodeError, step: str = STEP) -> Dead
 
 
 class DecodeChunkFn(beam.DoFn):
-    def __init__(self):
+    def __init__(self, registry: RegistrySpec, max_value_bytes: int):
+        self._registry = registry
+        self._max_value_bytes = max_value_bytes
         self._codec: EventCodec | None = None
 
     def setup(self):
-        self._codec = EventCodec()
+        self._codec = EventCodec(self._registry.open(), max_value_bytes=self._max_value_bytes)
 
     def process(self, chunk: RecordChunk):
         events = []
@@ -89,6 +92,13 @@ class DecodeChunkFn(beam.DoFn):
 
 
 class DecodeSocialEvents(beam.PTransform):
+    def __init__(self, registry: RegistrySpec | None = None, max_value_bytes: int = 1 << 20):
+        super().__init__()
+        self._registry = registry or RegistrySpec()
+        self._max_value_bytes = max_value_bytes
+
     def expand(self, chunks):
-        out = chunks | "DecodeChunks" >> beam.ParDo(DecodeChunkFn()).with_outputs(DEAD_LETTERS, main="events")
+        out = chunks | "DecodeChunks" >> beam.ParDo(DecodeChunkFn(self._registry, self._max_value_bytes)).with_outputs(
+            DEAD_LETTERS, main="events"
+        )
         return DecodeResult(out.events, out[DEAD_LETTERS])

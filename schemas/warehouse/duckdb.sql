@@ -146,3 +146,8 @@ GROUP BY brand, platform;
 CREATE OR REPLACE VIEW v_dead_letters_by_reason AS
 SELECT reason, step, count(*) AS records, min(recorded_at) AS first_seen, max(recorded_at) AS last_seen
 FROM dead_letters GROUP BY reason, step;
+
+-- Dead-letter replay bookkeeping (ascolto dlq replay): when and where a dead letter was
+-- re-published; a replayed record comes back as a new record with a new offset.
+ALTER TABLE dead_letters ADD COLUMN IF NOT EXISTS replayed_at TIMESTAMP;
+ALTER TABLE dead_letters ADD COLUMN IF NOT EXISTS replayed_to VARCHAR;

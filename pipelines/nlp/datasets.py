@@ -1,0 +1,109 @@
+"""Labeled TSV files -> examples per (language, head); the fixed held-out split of the domain set.
+
+Two TSV layouts are accepted (UTF-8, header row, tab-separated, no quoting: texts may contain
+``"``; tabs and newlines inside a text must be replaced by spaces):
+
+- **one-head files** (the research sets): columns ``lang``, ``label``, ``text``; the head is
+  given by the caller (``--train sentiment=FILE``). ``emotion`` labels may be multi-label,
+  joined with ``|`` (``joy|trust``); ``none`` means no emotion.
+- **posts files** (``tests/data/domain_posts.tsv``, or a team's own export): columns ``lang``,
+  ``text`` plus any of ``sentiment``, ``emotion``, ``offensive``, ``intent``; an empty cell means
+  "not labeled" for that head. Other columns (``id``, ``mentions``, ...) are ignored.
+
+Label spellings are normalised: ``negative/neutral/positive`` -> ``neg/neu/pos``; offensive
+``1/0``, ``true/false`` -> ``offensive/not``.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import zlib
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+HEADS = ("sentiment", "emotion", "offensive", "intent")
+LANGS = ("it", "en")
+MULTI_LABEL_NONE = "none"
+_ALIASES = {
+    "sentiment": {"negative": "neg", "neutral": "neu", "positive": "pos"},
+    "offensive": {"1": "offensive", "0": "not", "true": "offensive", "false": "not", "not_offensive": "not"},
+}
+
+
+class DataError(ValueError):
+    """A training or evaluation file is missing, unreadable or has the wrong columns."""
+
+
+@dataclass(frozen=True)
+class Example:
+    lang: str
+    text: str
+    label: str  # multi-label heads: labels joined with "|", or "none"
+    source: str  # file stem (or "domain"), for reports
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """All rows of a header-first, tab-separated, unquoted UTF-8 file."""
+    csv.field_size_limit(sys.maxsize)
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+            rows = list(reader)
+            columns = reader.fieldnames or []
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror}") from None
+    if "text" not in columns or "lang" not in columns:
+        raise DataError(f"{path}: a header with 'lang' and 'text' columns is required (found {columns})")
+    return rows
+
+
+def normalise_label(head: str, label: str) -> str:
+    label = label.strip()
+    return _ALIASES.get(head, {}).get(label.lower(), label)
+
+
+def load_examples(path: Path, head: str, source: str | None = None) -> list[Example]:
+    """Examples for ``head`` from either layout: the ``head`` column if present, else ``label``."""
+    rows = read_rows(path)
+    column = head if head in rows[0] else "label" if rows and "label" in rows[0] else None
+    if rows and column is None:
+        raise DataError(f"{path}: no '{head}' or 'label' column to train the {head} head from")
+    source = source or path.stem
+    return [
+        Example(r["lang"].strip(), r["text"], normalise_label(head, r[column]), source)
+        for r in rows
+        if r.get(column, "").strip() and r["text"]
+    ]
+
+
+def heldout_ids(rows: list[dict[str, str]], fraction: float = 0.3, seed: int = 13) -> set[str]:
+    """Ids of the domain posts kept for evaluation: stratified by (lang, intent), fixed by ``seed``.
+
+    Within each stratum posts are ordered by a CRC32 of ``seed:id`` and the first ``fraction``
+    is held out, so the split does not depend on row order and barely moves when posts are added.
+    """
+    strata: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for r in rows:
+        strata[(r["lang"], r.get("intent", ""))].append(r["id"])
+    out: set[str] = set()
+    for ids in strata.values():
+        ids.sort(key=lambda i: zlib.crc32(f"{seed}:{i}".encode()))
+        out.update(ids[: round(len(ids) * fraction)])
+    return out
+
+
+def split_posts(path: Path, fraction: float = 0.3, seed: int = 13) -> tuple[Path | None, list[dict], list[dict]]:
+    """(path, training rows, held-out rows) of a posts file with an ``id`` column."""
+    rows = read_rows(path)
+    if rows and "id" not in rows[0]:
+        return path, rows, []
+    held = heldout_ids(rows, fraction, seed)
+    return path, [r for r in rows if r["id"] not in held], [r for r in rows if r["id"] in held]
+
+
+def examples_from_rows(rows: list[dict[str, str]], head: str, source: str) -> list[Example]:
+    return [
+        Example(r["lang"].strip(), r["text"], normalise_label(head, r[head]), source) for r in rows if r.get(head, "").strip() and r["text"]
+    ]
