@@ -8,12 +8,15 @@ enrichment issue build on the same catalog.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import yaml
+
+from pipelines.text import fold, tokenize
+
+__all__ = ["Brand", "BrandMatcher", "Catalog", "CatalogError", "fold", "load_catalog"]
 
 
 class CatalogError(ValueError):
@@ -30,25 +33,6 @@ class Brand:
     handles: tuple[str, ...]
     hashtags: tuple[str, ...]
     products: tuple[str, ...]  # product aliases (they imply the brand)
-
-
-def _accent_table() -> dict[int, str]:
-    table = {}
-    for code in range(0xC0, 0x250):  # Latin-1 Supplement and Latin Extended-A/B
-        ch = chr(code)
-        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
-        if base != ch and base.isascii():
-            table[code] = base.lower()
-    return table
-
-
-_ACCENTS = _accent_table()
-
-
-def fold(text: str) -> str:
-    """Lower case without accents: 'Perché' -> 'perche' (emoji and other scripts pass through)."""
-    text = text.lower()
-    return text if text.isascii() else text.translate(_ACCENTS)
 
 
 @dataclass(frozen=True)
@@ -117,23 +101,40 @@ def load_catalog(path: Path | None = None) -> Catalog:
 
 
 class BrandMatcher:
-    """Finds the catalog brands a text mentions. ``match`` returns brand ids in catalog order."""
+    """Finds the catalog brands a text mentions. ``match`` returns brand ids in catalog order.
+
+    Terms (names, aliases, products, handles without '@', hashtags without '#') are matched as
+    whole words, case- and accent-insensitively. Fast path: tokens are looked up in an index of
+    the terms' first tokens; only a hit checks the full term in the text.
+    """
 
     def __init__(self, catalog: Catalog):
-        self._ids = catalog.brand_ids
-        term_to_brand: dict[str, str] = {}
+        self._order = {b: i for i, b in enumerate(catalog.brand_ids)}
+        self._first: dict[str, list[tuple[re.Pattern | None, str]]] = {}
         for b in catalog.brands:
             terms = [b.name, *b.aliases, *b.products]
             terms += [h.lstrip("@") for h in b.handles] + [h.lstrip("#") for h in b.hashtags]
-            for term in terms:
-                term_to_brand[fold(term)] = b.id
-        self._term_to_brand = term_to_brand
-        alternatives = sorted(term_to_brand, key=len, reverse=True)
-        # Whole words: a term must not be glued to letters or digits; '@' and '#' may precede it.
-        self._pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(t) for t in alternatives) + r")(?![\w])")
+            for term in {fold(t) for t in terms}:
+                toks = tokenize(term)
+                if not toks:
+                    continue
+                # One-token terms need no further check; longer ones must appear as written.
+                check = None if len(toks) == 1 and toks[0] == term else re.compile(r"(?<!\w)" + re.escape(term) + r"(?!\w)")
+                self._first.setdefault(toks[0], []).append((check, b.id))
+
+    def match_tokens(self, folded: str, tokens: list[str]) -> list[str]:
+        found: set[str] = set()
+        first = self._first
+        for tok in tokens:
+            candidates = first.get(tok)
+            if candidates:
+                for check, brand in candidates:
+                    if brand not in found and (check is None or check.search(folded)):
+                        found.add(brand)
+        return sorted(found, key=self._order.__getitem__) if len(found) > 1 else list(found)
 
     def match(self, text: str | None) -> list[str]:
         if not text:
             return []
-        found = {self._term_to_brand[m] for m in self._pattern.findall(fold(text))}
-        return [b for b in self._ids if b in found]
+        folded = fold(text)
+        return self.match_tokens(folded, tokenize(folded))

@@ -29,6 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import apache_beam as beam
+import pyarrow as pa
+import pyarrow.compute as pc
 from apache_beam.options.pipeline_options import PipelineOptions
 from kafka.errors import KafkaError
 
@@ -40,7 +42,7 @@ from pipelines.io.dead_letters import publish_dead_letters
 from pipelines.io.kafka import KafkaSettings, KafkaUnavailable, commit_group_offsets, probe_new_records, topic_partitions
 from pipelines.io.metrics import LATENCY_QUANTILES, PipelineMetrics
 from pipelines.io.staging import WriteArrowToStaging, WriteToStaging, read_staged, read_staged_arrow
-from pipelines.io.warehouse import BatchOutputs, DuckDBWarehouse, WarehouseError, events_to_arrow
+from pipelines.io.warehouse import BatchOutputs, DuckDBWarehouse, WarehouseError, events_to_arrow, window_rows_to_arrow
 from pipelines.model import MENTION_TYPES
 from pipelines.transforms.read import OffsetRangePlan, close_cached_readers
 
@@ -156,12 +158,14 @@ class EmbeddedDriver:
                 for name in EngagementOutputs._fields:
                     if name == "events":
                         outputs.events | "Stage_events" >> WriteArrowToStaging(staging, name, events_to_arrow)
+                    elif name == "window_rows":
+                        outputs.window_rows | "Stage_window_rows" >> WriteArrowToStaging(staging, name, window_rows_to_arrow, batched=False)
                     else:
                         getattr(outputs, name) | f"Stage_{name}" >> WriteToStaging(staging, name)
             out = BatchOutputs(
                 ranges=read_staged(staging, "ranges"),
                 watermarks=read_staged(staging, "watermarks"),
-                window_rows=read_staged(staging, "window_rows"),
+                windows=read_staged_arrow(staging, "window_rows", window_rows_to_arrow([])),
                 facts=read_staged_arrow(staging, "events", events_to_arrow([])),
                 duplicates=read_staged(staging, "duplicates"),
                 late=read_staged(staging, "late"),
@@ -204,7 +208,7 @@ class EmbeddedDriver:
             duplicates=len(out.duplicates),
             late=len(out.late),
             dead_letters=len(out.dead_letters),
-            window_rows=len(out.window_rows),
+            window_rows=out.windows.num_rows,
             lag={r.partition: max(0, r.highwater - r.end) for r in out.ranges},
             pipeline_seconds=pipeline_seconds,
             commit_seconds=commit_seconds,
@@ -239,13 +243,21 @@ class EmbeddedDriver:
             m.watermark.set(r.watermark_ms / 1000)
         for q, seconds in r.latency_s.items():
             m.event_latency.labels(q).set(seconds)
-        for row in out.window_rows:
-            k, t = row.key, row.totals
-            if k.event_type in MENTION_TYPES:
-                m.brand_mentions.labels(k.brand, k.platform).inc(t.events)
-            m.brand_engagement.labels(k.brand, k.platform).inc(t.engagement_points)
-            m.brand_impressions.labels(k.brand, k.platform).inc(t.impressions)
-            m.brand_reach.labels(k.brand).inc(t.reach)
+        if out.windows.num_rows:
+            # One increment per (brand, platform), never per window row.
+            w = out.windows
+            is_mention = pc.is_in(w["event_type"], value_set=pa.array(sorted(MENTION_TYPES)))
+            w = w.append_column("mentions", pc.if_else(is_mention, w["events"], 0))
+            per = w.group_by(["brand", "platform"]).aggregate(
+                [("mentions", "sum"), ("points", "sum"), ("impressions", "sum"), ("reach", "sum")]
+            )
+            for brand, platform, mentions, points, impressions, reach in zip(
+                *(per[c].to_pylist() for c in ("brand", "platform", "mentions_sum", "points_sum", "impressions_sum", "reach_sum"))
+            ):
+                m.brand_mentions.labels(brand, platform).inc(mentions)
+                m.brand_engagement.labels(brand, platform).inc(points)
+                m.brand_impressions.labels(brand, platform).inc(impressions)
+                m.brand_reach.labels(brand).inc(reach)
 
     def run(
         self,

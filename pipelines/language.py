@@ -7,9 +7,8 @@ The enrichment issue replaces this with a trained detector behind the same funct
 
 from __future__ import annotations
 
-import re
-
 from pipelines.model import UNKNOWN_LANG
+from pipelines.text import fold, tokenize
 
 _WORDS = {
     "it": """il lo la i gli le un una uno di da del della dei delle al alla ai nel nella con su per tra fra
@@ -24,24 +23,31 @@ _WORDS = {
 _WORD_LANG: dict[str, set[str]] = {}
 for _lang, _words in _WORDS.items():
     for _w in _words.split():
-        _WORD_LANG.setdefault(_w, set()).add(_lang)
-_TOKEN = re.compile(r"[a-zàèéìòóù']+")
+        _WORD_LANG.setdefault(fold(_w), set()).add(_lang)
+# +1 for a word of one language only, -1 for the other; 0 for shared words.
+_SCORE = {w: (1 if langs == {"it"} else -1 if langs == {"en"} else 0) for w, langs in _WORD_LANG.items()}
+_IT_SUFFIXES = ("zione", "mente", "ato", "ata", "ono", "are", "ere", "ire")
 
 
 def detect_language(text: str | None) -> str:
     """'it', 'en' or 'unknown'."""
     if not text:
         return UNKNOWN_LANG
-    it = en = 0
-    for tok in _TOKEN.findall(text.lower()):
-        langs = _WORD_LANG.get(tok)
-        if langs is None:
-            if tok.endswith(("zione", "mente", "ato", "ata", "ono", "are", "ere", "ire")) and len(tok) > 5:
+    return detect_language_tokens(tokenize(fold(text)))
+
+
+def detect_language_tokens(tokens: list[str]) -> str:
+    """The same on tokens already folded and split (``pipelines.text``)."""
+    it = en = 0.0
+    score = _SCORE
+    for tok in tokens:
+        s = score.get(tok)
+        if s is None:
+            if len(tok) > 5 and tok.endswith(_IT_SUFFIXES):
                 it += 0.5
-            continue
-        if "it" in langs and "en" not in langs:
+        elif s > 0:
             it += 1
-        elif "en" in langs and "it" not in langs:
+        elif s < 0:
             en += 1
     if it > en and it >= 1:
         return "it"

@@ -46,18 +46,22 @@ class WriteToStaging(beam.PTransform):
 
 
 class _WriteArrowBundleFn(beam.DoFn):
-    """Lists of dicts -> one Arrow IPC file per bundle, converted by ``to_arrow``."""
+    """Elements (or lists of them, ``batched``) -> one Arrow IPC file per bundle, via ``to_arrow``."""
 
-    def __init__(self, directory: str, to_arrow):
+    def __init__(self, directory: str, to_arrow, batched: bool):
         self._dir = directory
         self._to_arrow = to_arrow
+        self._batched = batched
         self._items: list = []
 
     def start_bundle(self):
         self._items = []
 
-    def process(self, batch):
-        self._items.extend(batch)
+    def process(self, element):
+        if self._batched:
+            self._items.extend(element)
+        else:
+            self._items.append(element)
 
     def finish_bundle(self):
         if self._items:
@@ -71,14 +75,15 @@ class _WriteArrowBundleFn(beam.DoFn):
 
 
 class WriteArrowToStaging(beam.PTransform):
-    def __init__(self, directory: Path, name: str, to_arrow):
+    def __init__(self, directory: Path, name: str, to_arrow, batched: bool = True):
         super().__init__()
         self._dir = directory / name
         self._dir.mkdir(parents=True, exist_ok=True)
         self._to_arrow = to_arrow
+        self._batched = batched
 
     def expand(self, pcoll):
-        return pcoll | "WriteArrowBundles" >> beam.ParDo(_WriteArrowBundleFn(str(self._dir), self._to_arrow))
+        return pcoll | "WriteArrowBundles" >> beam.ParDo(_WriteArrowBundleFn(str(self._dir), self._to_arrow, self._batched))
 
 
 def read_staged_arrow(directory: Path, name: str, empty: pa.Table) -> pa.Table:

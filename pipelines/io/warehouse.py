@@ -44,7 +44,7 @@ class BatchOutputs:
 
     ranges: list[ReadRange]
     watermarks: list[PartitionWatermark]
-    window_rows: list[WindowRow]
+    windows: pa.Table  # window deltas, columns of window_rows_to_arrow
     facts: pa.Table  # accepted events, columns of fact_events (see events_to_arrow)
     duplicates: list[Duplicate]
     late: list[LateEvent]
@@ -136,15 +136,14 @@ class DuckDBWarehouse:
     ) -> float:
         """Commits one micro-batch in one transaction; returns the commit's duration in seconds.
         Afterwards ``out.committed_at`` holds the commit time."""
-        keys = [r.key for r in out.window_rows]
-        if len(set(keys)) != len(keys):
+        if out.windows.num_rows and out.windows.group_by(list(WINDOW_KEY_COLUMNS)).aggregate([]).num_rows != out.windows.num_rows:
             raise WarehouseError("window deltas repeat a key: refusing an upsert that would drop rows")
         t0 = time.perf_counter()
         now = datetime.now(UTC).replace(tzinfo=None)
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
-            self._upsert_windows(out.window_rows, window_seconds, now)
+            self._upsert_windows(out.windows, window_seconds, now)
             self._insert_facts(out.facts, batch_id)
             self._insert_rows(out, batch_id, now)
             for r in out.ranges:
@@ -177,7 +176,7 @@ class DuckDBWarehouse:
                     len(out.duplicates),
                     len(out.late),
                     len(out.dead_letters),
-                    len(out.window_rows),
+                    out.windows.num_rows,
                     _ts(watermark) if watermark is not None else None,
                     pipeline_seconds,
                     commit_seconds,
@@ -197,23 +196,10 @@ class DuckDBWarehouse:
         ).fetchall()[0]
         return wm if n >= partitions else None
 
-    def _upsert_windows(self, rows: list[WindowRow], window_seconds: int, now: datetime) -> None:
-        if not rows:
+    def _upsert_windows(self, delta: pa.Table, window_seconds: int, now: datetime) -> None:
+        if delta.num_rows == 0:
             return
         w_ms = window_seconds * 1000
-        delta = pa.table(
-            {
-                "ws": pa.array([r.key.window_start_ms for r in rows], pa.int64()),
-                "brand": [r.key.brand for r in rows],
-                "platform": [r.key.platform for r in rows],
-                "event_type": [r.key.event_type for r in rows],
-                "lang": [r.key.lang for r in rows],
-                "events": pa.array([r.totals.events for r in rows], pa.int64()),
-                "points": pa.array([r.totals.engagement_points for r in rows], pa.int64()),
-                "reach": pa.array([r.totals.reach for r in rows], pa.int64()),
-                "impressions": pa.array([r.totals.impressions for r in rows], pa.int64()),
-            }
-        )
         self.con.register("window_delta", delta)
         try:
             self.con.execute(
@@ -302,6 +288,26 @@ class DuckDBWarehouse:
             self.con.execute(f"INSERT INTO {table} SELECT {select} FROM {name}", params or [])
         finally:
             self.con.unregister(name)
+
+
+WINDOW_KEY_COLUMNS = ("ws", "brand", "platform", "event_type", "lang")
+
+
+def window_rows_to_arrow(rows: list[WindowRow]) -> pa.Table:
+    """Window deltas -> columns (keys as in WindowKey, totals as in WindowTotals)."""
+    return pa.table(
+        {
+            "ws": pa.array([r.key.window_start_ms for r in rows], pa.int64()),
+            "brand": pa.array([r.key.brand for r in rows], pa.string()),
+            "platform": pa.array([r.key.platform for r in rows], pa.string()),
+            "event_type": pa.array([r.key.event_type for r in rows], pa.string()),
+            "lang": pa.array([r.key.lang for r in rows], pa.string()),
+            "events": pa.array([r.totals.events for r in rows], pa.int64()),
+            "points": pa.array([r.totals.engagement_points for r in rows], pa.int64()),
+            "reach": pa.array([r.totals.reach for r in rows], pa.int64()),
+            "impressions": pa.array([r.totals.impressions for r in rows], pa.int64()),
+        }
+    )
 
 
 def events_to_arrow(events: list[dict]) -> pa.Table:

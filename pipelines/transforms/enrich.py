@@ -17,9 +17,10 @@ from typing import NamedTuple
 
 import apache_beam as beam
 
-from pipelines.catalog import BrandMatcher, Catalog, fold
-from pipelines.language import detect_language
+from pipelines.catalog import BrandMatcher, Catalog
+from pipelines.language import detect_language_tokens
 from pipelines.model import DeadLetter, DeadLetterReason
+from pipelines.text import fold, tokenize
 
 DEAD_LETTERS = "dead_letters"
 STEP = "enrich"
@@ -41,8 +42,11 @@ class BrandAttributor:
         self._owner = catalog.owner_of_handle()
         self._order = {b: i for i, b in enumerate(catalog.brand_ids)}
 
-    def brands(self, event: dict) -> list[str]:
-        found = self._matcher.match(event["text"])
+    def brands(self, event: dict, folded: str | None = None, tokens: list[str] | None = None) -> list[str]:
+        if tokens is None:
+            found = self._matcher.match(event["text"])
+        else:
+            found = self._matcher.match_tokens(folded or "", tokens)
         extra = []
         owner = event["channel_owner"]
         if owner:
@@ -63,11 +67,13 @@ def enrich_event(e: dict, attributor: BrandAttributor) -> dict:
     text = e["text"]
     if text is not None and len(text) > MAX_TEXT_CHARS:
         raise EnrichmentError(f"text of {len(text):,} characters is over the {MAX_TEXT_CHARS:,}-character limit")
-    lang = detect_language(text)
+    folded = fold(text) if text else ""
+    tokens = tokenize(folded) if text else []
+    lang = detect_language_tokens(tokens) if tokens else "unknown"
     if lang == "unknown" and e.get("lang_hint") in ("it", "en"):
         lang = e["lang_hint"]  # v2 producers may report the language; used when the text says nothing
     e["lang"] = lang
-    e["brands"] = attributor.brands(e)
+    e["brands"] = attributor.brands(e, folded, tokens)
     return e
 
 
