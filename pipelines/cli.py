@@ -90,6 +90,12 @@ def _job_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-dead-letter-topic", action="store_true", help="keep dead letters in the warehouse only")
     p.add_argument("--runner", default=d.runner, help="Beam runner for each micro-batch (default %(default)s)")
     p.add_argument(
+        "--workers",
+        type=int,
+        default=d.workers,
+        help="processes that run each micro-batch's partitions in parallel; 2 on a 2-core machine (default %(default)s)",
+    )
+    p.add_argument(
         "--kafka-client",
         choices=("kafka-python", "confluent"),
         default=d.kafka_client,
@@ -113,12 +119,13 @@ def job_config(args: argparse.Namespace, **overrides: object) -> JobConfig:
         "metrics_addr",
         "group_id",
         "runner",
+        "kafka_client",
+        "workers",
+        "max_value_bytes",
     ):
         v = getattr(args, name, None)
         if v is not None:
             values[name] = v
-    if getattr(args, "max_value_bytes", None) is not None:
-        values["max_value_bytes"] = args.max_value_bytes
     location = getattr(args, "schema_registry", None) or values.pop("schema_registry", None)
     values.pop("schema_registry", None)
     values["schema_registry"] = registry_spec(
@@ -154,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--warehouse", default="var/demo.duckdb", help="demo warehouse file, recreated each run (default %(default)s)")
     demo.add_argument("--metrics-port", type=int, default=9464, help="Prometheus port; a free one is used if taken (default %(default)s)")
     demo.add_argument("--max-batch-records", type=int, default=10_000, help="records per micro-batch (default %(default)s)")
+    demo.add_argument("--workers", type=int, default=2, help="processes per micro-batch (default %(default)s)")
     demo.add_argument("--kafka-client", choices=("kafka-python", "confluent"), default="kafka-python", help="library that reads Kafka")
     demo.add_argument("--keep-serving", action="store_true", help="keep the metrics endpoint up after the summary, until Ctrl-C")
 

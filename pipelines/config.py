@@ -43,6 +43,7 @@ class JobConfig:
     dead_letter_topic: str | None = None  # None: "<topic>.dlq"; "": no dead-letter topic (warehouse only)
     schema_registry: RegistrySpec = RegistrySpec()
     max_value_bytes: int = 1 << 20  # larger records are dead letters (too_large)
+    workers: int = 1  # processes that run a micro-batch's partitions in parallel
 
     @property
     def dlq_topic(self) -> str:
@@ -82,6 +83,8 @@ class JobConfig:
             self.schema_registry.validate()
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+        if not 1 <= self.workers <= (os.cpu_count() or 1) * 2:
+            raise ConfigError(f"--workers {self.workers}: use 1 to {(os.cpu_count() or 1) * 2} (this machine has {os.cpu_count()} cores)")
         if self.max_value_bytes < 64:
             raise ConfigError("--max-value-bytes must be at least 64")
         if self.kafka_client not in ("kafka-python", "confluent"):

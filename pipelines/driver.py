@@ -28,22 +28,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import apache_beam as beam
 import pyarrow as pa
 import pyarrow.compute as pc
-from apache_beam.options.pipeline_options import PipelineOptions
 from kafka.errors import KafkaError
 
 from pipelines.catalog import Catalog
 from pipelines.config import JobConfig
-from pipelines.engagement import EngagementOutputs, build_engagement
 from pipelines.io.broker import create_topics
 from pipelines.io.dead_letters import publish_dead_letters
 from pipelines.io.kafka import KafkaSettings, KafkaUnavailable, commit_group_offsets, probe_new_records, topic_partitions
 from pipelines.io.metrics import LATENCY_QUANTILES, PipelineMetrics
-from pipelines.io.staging import WriteArrowToStaging, WriteToStaging, read_staged, read_staged_arrow
-from pipelines.io.warehouse import BatchOutputs, DuckDBWarehouse, WarehouseError, events_to_arrow, window_rows_to_arrow
+from pipelines.io.warehouse import BatchOutputs, DuckDBWarehouse, WarehouseError
+from pipelines.micro_batch import read_outputs, run_micro_batch
 from pipelines.model import MENTION_TYPES
+from pipelines.parallel import WorkerFailed, WorkerPool, split_plan
 from pipelines.transforms.read import OffsetRangePlan, close_cached_readers
 
 log = logging.getLogger("ascolto.driver")
@@ -105,6 +103,8 @@ class EmbeddedDriver:
         self._settings = KafkaSettings(job.bootstrap_servers)
         self._consumer = self._settings.consumer(group_id=job.group_id)
         self.partitions = topic_partitions(self._consumer, job.topic)
+        workers = min(job.workers, len(self.partitions))
+        self._pool = WorkerPool(job, catalog, workers - 1) if workers > 1 else None
         if job.dlq_topic:
             try:
                 create_topics(job.bootstrap_servers, {job.dlq_topic: 1})
@@ -114,6 +114,8 @@ class EmbeddedDriver:
     def close(self) -> None:
         self._consumer.close()
         close_cached_readers()
+        if self._pool is not None:
+            self._pool.close()
 
     def plan(self) -> OffsetRangePlan:
         state = self.warehouse.source_state(self.job.topic)
@@ -148,31 +150,7 @@ class EmbeddedDriver:
             self._record_metrics(report, None)
             return report
         watermarks = {(job.topic, p): s.max_event_time_ms for p, s in state.items()}
-        staging = Path(tempfile.mkdtemp(prefix="ascolto-batch-"))
-        try:
-            options = PipelineOptions([f"--runner={job.runner}"])
-            with beam.Pipeline(options=options) as p:
-                outputs = build_engagement(
-                    p | "PlanOffsetRanges" >> beam.Create([plan]), job, self.catalog, watermarks, self.warehouse.seen_ids_source()
-                )
-                for name in EngagementOutputs._fields:
-                    if name == "events":
-                        outputs.events | "Stage_events" >> WriteArrowToStaging(staging, name, events_to_arrow)
-                    elif name == "window_rows":
-                        outputs.window_rows | "Stage_window_rows" >> WriteArrowToStaging(staging, name, window_rows_to_arrow, batched=False)
-                    else:
-                        getattr(outputs, name) | f"Stage_{name}" >> WriteToStaging(staging, name)
-            out = BatchOutputs(
-                ranges=read_staged(staging, "ranges"),
-                watermarks=read_staged(staging, "watermarks"),
-                windows=read_staged_arrow(staging, "window_rows", window_rows_to_arrow([])),
-                facts=read_staged_arrow(staging, "events", events_to_arrow([])),
-                duplicates=read_staged(staging, "duplicates"),
-                late=read_staged(staging, "late"),
-                dead_letters=read_staged(staging, "dead_letters"),
-            )
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        out = self._run_pipelines(plan, watermarks)
         pipeline_seconds = time.perf_counter() - t0
         accounted = out.accepted + len(out.duplicates) + len(out.late) + len(out.dead_letters)
         if accounted != out.consumed:
@@ -218,6 +196,49 @@ class EmbeddedDriver:
         )
         self._record_metrics(report, out)
         return report
+
+    def _run_pipelines(self, plan: OffsetRangePlan, watermarks: dict[tuple[str, int], int]) -> BatchOutputs:
+        """The graph over the plan: in this process, or split across the worker processes."""
+        groups = split_plan(plan, 1 + len(self._pool)) if self._pool else [plan]
+        stagings = [Path(tempfile.mkdtemp(prefix="ascolto-batch-")) for _ in groups]
+        try:
+            if len(groups) == 1:
+                run_micro_batch(self.job, self.catalog, plan, watermarks, self.warehouse.seen_ids_source(), stagings[0])
+                return read_outputs(stagings)
+            assert self._pool is not None
+            self.warehouse.suspend()  # every process reads the dedup history read-only meanwhile
+            try:
+                history = self.warehouse.seen_ids_source(read_only=True)
+                for i, group in enumerate(groups[1:]):
+                    self._pool.submit(i, group, watermarks, history, stagings[i + 1])
+                failure: BaseException | None = None
+                try:
+                    run_micro_batch(self.job, self.catalog, groups[0], watermarks, history, stagings[0])
+                except BaseException as exc:  # noqa: BLE001 - re-raised after the workers are collected
+                    failure = exc
+                for i in range(len(groups) - 1):
+                    try:
+                        self._pool.wait(i)
+                    except WorkerFailed as exc:
+                        failure = failure or exc
+                if failure is not None:
+                    raise failure
+            finally:
+                self.warehouse.resume()
+            out = read_outputs(stagings)
+            if pc.count_distinct(out.facts["event_id"]).as_py() != out.facts.num_rows:
+                # Copies of one id in partitions of different workers: only one process can see
+                # them all. Rare (redeliveries keep their key, so their partition); redo it whole.
+                log.warning("an event id appears in partitions of different workers; re-running this batch in one process")
+                for s in stagings:
+                    shutil.rmtree(s, ignore_errors=True)
+                    s.mkdir()
+                run_micro_batch(self.job, self.catalog, plan, watermarks, self.warehouse.seen_ids_source(), stagings[0])
+                return read_outputs(stagings[:1])
+            return out
+        finally:
+            for s in stagings:
+                shutil.rmtree(s, ignore_errors=True)
 
     def _record_metrics(self, r: BatchReport, out: BatchOutputs | None) -> None:
         m = self.metrics

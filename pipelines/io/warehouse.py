@@ -71,15 +71,20 @@ class BatchOutputs:
 
 
 class DuckDBSeenIds:
-    """Dedup history lookup against the warehouse (same process: DuckDB shares the instance)."""
+    """Dedup history lookup against the warehouse.
 
-    def __init__(self, path: str):
+    ``read_only=False``: in the driver's process while it holds the warehouse (DuckDB shares the
+    instance). ``read_only=True``: while the driver has suspended its connection, from any
+    process (worker processes included)."""
+
+    def __init__(self, path: str, read_only: bool = False):
         self._path = path
+        self._read_only = read_only
         self._con: duckdb.DuckDBPyConnection | None = None
 
     def open(self) -> DuckDBSeenIds:
-        opened = DuckDBSeenIds(self._path)
-        opened._con = duckdb.connect(self._path)
+        opened = DuckDBSeenIds(self._path, self._read_only)
+        opened._con = duckdb.connect(self._path, read_only=self._read_only)
         return opened
 
     def seen(self, event_ids: list[str]) -> set[str]:
@@ -110,8 +115,18 @@ class DuckDBWarehouse:
     def close(self) -> None:
         self.con.close()
 
-    def seen_ids_source(self) -> DuckDBSeenIds:
-        return DuckDBSeenIds(self.path)
+    def suspend(self) -> None:
+        """Closes the connection so that other processes can open the file read-only."""
+        self.con.close()
+
+    def resume(self) -> None:
+        try:
+            self.con = duckdb.connect(self.path)
+        except duckdb.IOException as exc:
+            raise WarehouseError(f"cannot reopen warehouse {self.path}: {exc}") from None
+
+    def seen_ids_source(self, read_only: bool = False) -> DuckDBSeenIds:
+        return DuckDBSeenIds(self.path, read_only)
 
     def source_state(self, topic: str) -> dict[int, PartitionState]:
         rows = self.con.execute(

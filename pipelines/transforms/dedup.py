@@ -74,10 +74,10 @@ class DeduplicateFn(beam.DoFn):
         self._lookup: SeenIds | None = None
         self._taken: set[str] = set()
 
-    def setup(self):
-        self._lookup = self._history.open()
-
     def start_bundle(self):
+        # Opened per bundle (one micro-batch), closed at its end: the history may be a file
+        # another process writes between batches.
+        self._lookup = self._history.open()
         self._taken = set()
 
     def process(self, chunk: EventChunk):
@@ -91,10 +91,9 @@ class DeduplicateFn(beam.DoFn):
 
     def finish_bundle(self):
         self._taken = set()
-
-    def teardown(self):
         if self._lookup is not None:
             self._lookup.close()
+            self._lookup = None
 
 
 class DeduplicateEvents(beam.PTransform):

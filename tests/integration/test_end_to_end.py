@@ -31,9 +31,11 @@ def _ascolto(*args: str) -> list[str]:
     return [sys.executable, "-m", "pipelines.cli", *args]
 
 
-def _run_args(broker, topic: str, warehouse: Path, port: int, batch: int, client: str = "kafka-python") -> list[str]:
+def _run_args(broker, topic: str, warehouse: Path, port: int, batch: int, client: str = "kafka-python", workers: int = 1) -> list[str]:
     return _ascolto(
         "run",
+        "--workers",
+        str(workers),
         "--kafka-client",
         client,
         "--bootstrap-servers",
@@ -86,23 +88,26 @@ def _scrape(port: int) -> dict[str, float]:
     return {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines() if line and not line.startswith("#")}
 
 
-@pytest.mark.parametrize("client", ["kafka-python", "confluent"])
-def test_stream_is_aggregated_exactly_and_every_record_accounted_once(publish_stream, broker, tmp_path, client):
+@pytest.mark.parametrize("client, workers", [("kafka-python", 1), ("confluent", 1), ("kafka-python", 2)])
+def test_stream_is_aggregated_exactly_and_every_record_accounted_once(publish_stream, broker, tmp_path, client, workers):
     stream = publish_stream(GeneratorConfig(seed=11, events=6000, events_per_minute=300))
     kinds = collections.Counter(r.kind.split(":")[0] for r in stream.records)
     assert kinds["duplicate"] > 50 and kinds["malformed"] > 5 and kinds["cross_post"] > 10
     warehouse = tmp_path / "w.duckdb"
-    done = subprocess.run(_run_args(broker, stream.topic, warehouse, 0, 2500, client), capture_output=True, text=True, timeout=600)
+    done = subprocess.run(_run_args(broker, stream.topic, warehouse, 0, 2500, client, workers), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert f"{len(stream.records):,} records" in done.stdout
     _check_against_published(stream, warehouse)
 
 
-def test_sigkill_mid_run_then_restart_loses_and_doubles_nothing(publish_stream, broker, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigkill_mid_run_then_restart_loses_and_doubles_nothing(publish_stream, broker, tmp_path, workers):
     stream = publish_stream(GeneratorConfig(seed=23, events=6000, events_per_minute=300))
     warehouse = tmp_path / "w.duckdb"
     port = free_port()
-    proc = subprocess.Popen(_run_args(broker, stream.topic, warehouse, port, 800), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        _run_args(broker, stream.topic, warehouse, port, 800, workers=workers), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 300
     committed = 0.0
     while time.monotonic() < deadline and proc.poll() is None:
@@ -120,6 +125,6 @@ def test_sigkill_mid_run_then_restart_loses_and_doubles_nothing(publish_stream, 
     con.close()
     assert 0 < partial < len(stream.records), "the kill must land mid-run"
 
-    done = subprocess.run(_run_args(broker, stream.topic, warehouse, 0, 800), capture_output=True, text=True, timeout=600)
+    done = subprocess.run(_run_args(broker, stream.topic, warehouse, 0, 800, workers=workers), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     _check_against_published(stream, warehouse)
