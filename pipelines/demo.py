@@ -127,8 +127,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         render_summary(summary, console)
         elapsed = time.perf_counter() - t_start
         console.print(
-            f"\nWarehouse: [bold]{warehouse_path.resolve()}[/bold] (DuckDB; try: duckdb {warehouse_path} "
-            '"SELECT * FROM v_mentions_by_brand_platform")'
+            f"\nWarehouse: [bold]{warehouse_path.resolve()}[/bold] (DuckDB: 'ascolto summary --warehouse {warehouse_path}', "
+            "or any DuckDB client: SELECT * FROM v_mentions_by_brand_platform)"
         )
         if metrics_port:
             state = "serving until Ctrl-C" if args.keep_serving else "was live during the run"

@@ -90,26 +90,41 @@ def stage_table(records: list[KafkaRecord], bootstrap: str, topic: str, partitio
     return rows
 
 
-def end_to_end(bootstrap: str, topic: str, tmp: Path, batch: int, client: str):
+def rss_mb() -> float:
+    """Current resident memory of this process (not the peak)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def end_to_end(bootstrap: str, topic: str, tmp: Path, batch: int, client: str, workers: int):
     from pipelines.io.warehouse import DuckDBWarehouse
 
     job = JobConfig(
         bootstrap_servers=bootstrap,
         topic=topic,
-        warehouse=str(tmp / f"bench-{client}.duckdb"),
+        warehouse=str(tmp / f"bench-{client}-{workers}.duckdb"),
         metrics_port=0,
         max_batch_records=batch,
         kafka_client=client,
+        workers=workers,
     ).validate()
     warehouse = DuckDBWarehouse(job.warehouse)
     driver = EmbeddedDriver(job, load_catalog(), warehouse)
-    batches = []
+    batches, memory = [], []
+
+    def on_batch(r):
+        if r.consumed:
+            batches.append(r)
+            memory.append(rss_mb())
+
     t0 = time.perf_counter()
-    totals = driver.run(stop_when_idle=True, on_batch=lambda r: batches.append(r) if r.consumed else None)
+    totals = driver.run(stop_when_idle=True, on_batch=on_batch)
     e2e_s = time.perf_counter() - t0
     driver.close()
     warehouse.close()
-    return totals, batches, e2e_s
+    return totals, batches, e2e_s, memory
 
 
 def main() -> int:
@@ -139,20 +154,22 @@ def main() -> int:
         stages = stage_table(sample, broker.bootstrap_servers, topic, args.partitions)
 
         runs = {
-            client: end_to_end(broker.bootstrap_servers, topic, Path(tmp), args.batch, client) for client in ("kafka-python", "confluent")
+            (client, workers): end_to_end(broker.bootstrap_servers, topic, Path(tmp), args.batch, client, workers)
+            for workers in (1, 2)
+            for client in ("kafka-python", "confluent")
         }
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    t = Table(title=f"Ascolto end to end: {len(stream):,} records in micro-batches of up to {args.batch:,}, one process")
+    t = Table(title=f"Ascolto end to end: {len(stream):,} records in micro-batches of up to {args.batch:,}")
     t.add_column("measure")
     t.add_column("records/s", justify="right")
     t.add_column("µs/record", justify="right")
-    for client, (totals, batches, e2e_s) in runs.items():
+    for (client, workers), (totals, batches, e2e_s, _memory) in runs.items():
         busy_s = sum(b.seconds for b in batches)
         pipe_s = sum(b.pipeline_seconds for b in batches)
         commit_s = sum(b.commit_seconds for b in batches)
         t.add_row(
-            f"[bold]end to end, --kafka-client {client}[/bold] ({len(batches)} batches, incl. final idle check)",
+            f"[bold]end to end, --workers {workers} --kafka-client {client}[/bold] ({len(batches)} batches)",
             f"[bold]{totals.consumed / e2e_s:,.0f}[/bold]",
             f"{e2e_s / totals.consumed * 1e6:.1f}",
         )
@@ -168,11 +185,12 @@ def main() -> int:
     for name, rate in PEERS:
         p.add_row(name, f"~{rate:,}")
     console.print(p)
-    totals = runs["kafka-python"][0]
+    totals, _, _, memory = runs[("kafka-python", 1)]
     console.print(
         f"accepted {totals.accepted:,}, duplicates {totals.duplicates:,}, late {totals.late:,}, dead letters "
-        f"{totals.dead_letters:,}; peak RSS {rss_mb:,.0f} MB (whole benchmark process)"
+        f"{totals.dead_letters:,}; peak RSS {peak_mb:,.0f} MB (whole benchmark process, stream kept in memory)"
     )
+    console.print("driver RSS after each micro-batch (--workers 1, kafka-python), MB: " + ", ".join(f"{m:,.0f}" for m in memory))
     return 0
 
 
