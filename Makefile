@@ -18,8 +18,16 @@ $(STAMP): setup.py
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# promtool and a Prometheus server for the rule and scrape tests.
+# promtool and a Prometheus server for the rule and scrape tests; PostgreSQL for the
+# PostgreSQL warehouse tests (a throwaway cluster is started by the tests themselves).
 system-deps:
+	@{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's postgresql package"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else \
+	    echo "PostgreSQL is missing: run 'sudo apt-get install -y postgresql' (or set PG_DSN)"; exit 1; \
+	  fi; }
 	@command -v promtool >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian's prometheus package (promtool + server)"; \

@@ -250,7 +250,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.catalog import load_catalog
     from pipelines.driver import EmbeddedDriver
     from pipelines.io.metrics import PipelineMetrics
-    from pipelines.io.warehouse import DuckDBWarehouse
+    from pipelines.io.warehouse import open_warehouse
 
     job = job_config(args)
     if args.max_batches is not None and args.max_batches < 1:
@@ -271,7 +271,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise ConfigError(f"--metrics-port {job.metrics_port}: cannot listen ({exc.strerror}); pick another port or 0") from None
         log.info("metrics at http://%s:%d/metrics", job.metrics_addr, job.metrics_port)
-    warehouse = DuckDBWarehouse(job.warehouse)
+    warehouse = open_warehouse(job.warehouse)
     driver = EmbeddedDriver(job, catalog, warehouse, metrics)
 
     def on_batch(r) -> None:
@@ -338,6 +338,8 @@ def open_existing_warehouse(flag: str | None, read_only: bool):
     import duckdb
 
     path = flag or str(env_defaults().get("warehouse") or DEFAULT_WAREHOUSE)
+    if path.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("this command reads DuckDB warehouses; query the PostgreSQL warehouse with psql or your BI tool (views v_*)")
     if not Path(path).exists():
         raise ConfigError(f"no warehouse at {path}: run 'ascolto run' or 'ascolto demo' first, or pass --warehouse")
     try:

@@ -103,8 +103,6 @@ class JobConfig:
             parent = Path(self.warehouse).expanduser().resolve().parent
             if parent.exists() and not os.access(parent, os.W_OK):
                 raise ConfigError(f"--warehouse {self.warehouse}: directory {parent} is not writable")
-        else:
-            raise ConfigError("--warehouse: PostgreSQL is not supported by the driver yet; pass a DuckDB file path")
         return self
 
 

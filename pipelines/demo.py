@@ -25,7 +25,7 @@ from pipelines.generator import GeneratorConfig, generate_stream
 from pipelines.io.broker import EmbeddedBroker, create_topics
 from pipelines.io.kafka import KafkaSettings, publish
 from pipelines.io.metrics import PipelineMetrics
-from pipelines.io.warehouse import DuckDBWarehouse
+from pipelines.io.warehouse import open_warehouse
 from pipelines.summary import collect_summary, render_summary
 
 
@@ -86,7 +86,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 failure.append(exc)
 
         producer = threading.Thread(target=produce, name="demo-producer", daemon=True)
-        warehouse = DuckDBWarehouse(job.warehouse)
+        warehouse = open_warehouse(job.warehouse)
         driver = EmbeddedDriver(job, load_catalog(), warehouse, metrics)
         totals = RunTotals()
         columns = (

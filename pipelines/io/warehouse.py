@@ -308,6 +308,19 @@ class DuckDBWarehouse:
 WINDOW_KEY_COLUMNS = ("ws", "brand", "platform", "event_type", "lang")
 
 
+def is_postgres(location: str) -> bool:
+    return location.startswith(("postgresql://", "postgres://"))
+
+
+def open_warehouse(location: str):
+    """A DuckDB file path, or a ``postgresql://`` DSN."""
+    if is_postgres(location):
+        from pipelines.io.postgres import PostgresWarehouse
+
+        return PostgresWarehouse(location)
+    return DuckDBWarehouse(location)
+
+
 def window_rows_to_arrow(rows: list[WindowRow]) -> pa.Table:
     """Window deltas -> columns (keys as in WindowKey, totals as in WindowTotals)."""
     return pa.table(

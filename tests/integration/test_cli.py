@@ -28,7 +28,10 @@ def ascolto(*args: str, timeout: float = 120, env: dict | None = None) -> subpro
         (["run", "--bootstrap-servers", "127.0.0.1:9", "--window-seconds", "7"], "must be positive and divide a day"),
         (["run", "--bootstrap-servers", "127.0.0.1:9", "--dedup-retention-seconds", "60"], "must be at least window + allowed lateness"),
         (["run", "--bootstrap-servers", "127.0.0.1:9", "--runner", "FlinkRunner"], "--runner FlinkRunner"),
-        (["run", "--bootstrap-servers", "127.0.0.1:9", "--warehouse", "postgresql://x/y"], "PostgreSQL is not supported by the driver yet"),
+        (
+            ["run", "--bootstrap-servers", "127.0.0.1:9", "--warehouse", "postgresql://ascolto@127.0.0.1:9/none"],
+            "cannot connect to the PostgreSQL warehouse",
+        ),
         (["run", "--bootstrap-servers", "127.0.0.1:9", "--metrics-port", "0"], "no Kafka broker answers at 127.0.0.1:9"),
         (["produce", "--bootstrap-servers", "127.0.0.1:9", "--events", "0"], "--events must be at least 1"),
         (["produce"], "no Kafka broker given"),

@@ -1,0 +1,296 @@
+"""The PostgreSQL warehouse: the same schema and the same one-transaction micro-batch commit as
+the DuckDB warehouse (``warehouse.py``), for BI tools and Grafana that read a server.
+
+Bulk data goes in with COPY (CSV written by Arrow, never row by row) into temporary tables,
+then set-based INSERT/UPSERT statements inside the transaction. Window deltas arrive with
+unique keys (PostgreSQL refuses to upsert one row twice in a statement, DuckDB silently keeps
+one: both are guarded the same way).
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from pipelines.io.warehouse import SCHEMA_VERSION, WINDOW_KEY_COLUMNS, BatchOutputs, PartitionState, WarehouseError
+from pipelines.model import METRIC_VERSION
+from schemas import SCHEMA_DIR
+
+
+def _psycopg():
+    try:
+        import psycopg
+    except ImportError:
+        raise WarehouseError("a PostgreSQL warehouse needs psycopg: pip install 'psycopg[binary]'") from None
+    return psycopg
+
+
+def _csv(table: pa.Table) -> bytes:
+    """Arrow -> CSV for COPY: lists as PostgreSQL array literals, binary as bytea hex."""
+    cols = {}
+    for name in table.column_names:
+        col = table[name]
+        if pa.types.is_list(col.type):
+            col = pc.binary_join_element_wise("{", pc.binary_join(col, ","), "}", "")
+        elif pa.types.is_binary(col.type):
+            col = pa.array([None if v is None else "\\x" + v.hex() for v in col.to_pylist()], pa.string())
+        cols[name] = col
+    buf = io.BytesIO()
+    pacsv.write_csv(pa.table(cols), buf, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    return buf.getvalue()
+
+
+class PostgresSeenIds:
+    def __init__(self, dsn: str):
+        self._dsn = dsn
+        self._con = None
+
+    def open(self) -> PostgresSeenIds:
+        opened = PostgresSeenIds(self._dsn)
+        opened._con = _psycopg().connect(self._dsn, autocommit=True)
+        return opened
+
+    def seen(self, event_ids: list[str]) -> set[str]:
+        if not event_ids:
+            return set()
+        rows = self._con.execute("SELECT event_id FROM dedup_event_ids WHERE event_id = ANY(%s)", [event_ids]).fetchall()
+        return {r[0] for r in rows}
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+
+class PostgresWarehouse:
+    def __init__(self, dsn: str):
+        psycopg = _psycopg()
+        self.dsn = dsn
+        self.path = dsn
+        try:
+            self.con = psycopg.connect(dsn, autocommit=True)
+        except psycopg.OperationalError as exc:
+            raise WarehouseError(f"cannot connect to the PostgreSQL warehouse: {str(exc).strip()}") from None
+        with self.con.transaction():
+            self.con.execute("SELECT pg_advisory_xact_lock(4242)")  # two pipelines creating the schema at once
+            self.con.execute((SCHEMA_DIR / "warehouse" / "postgres.sql").read_text())
+            self.con.execute("INSERT INTO warehouse_meta VALUES ('schema_version', %s) ON CONFLICT DO NOTHING", [SCHEMA_VERSION])
+
+    def close(self) -> None:
+        self.con.close()
+
+    def suspend(self) -> None:
+        """A server allows many readers: nothing to release."""
+
+    def resume(self) -> None:
+        pass
+
+    def seen_ids_source(self, read_only: bool = False) -> PostgresSeenIds:
+        return PostgresSeenIds(self.dsn)
+
+    def source_state(self, topic: str) -> dict[int, PartitionState]:
+        rows = self.con.execute(
+            "SELECT kafka_partition, next_offset, max_event_time_ms FROM source_offsets WHERE topic = %s", [topic]
+        ).fetchall()
+        return {p: PartitionState(o, w) for p, o, w in rows}
+
+    def next_batch_id(self) -> int:
+        return self.con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batches").fetchone()[0]
+
+    def global_watermark_ms(self, topic: str, partitions: int) -> int | None:
+        n, wm = self.con.execute(
+            "SELECT count(*), min(max_event_time_ms) FROM source_offsets WHERE topic = %s AND max_event_time_ms >= 0", [topic]
+        ).fetchone()
+        return wm if n >= partitions else None
+
+    def _copy(self, name: str, ddl: str, table: pa.Table) -> None:
+        """A temporary table (dropped at commit) filled by COPY from Arrow."""
+        self.con.execute(f"CREATE TEMP TABLE {name} ({ddl}) ON COMMIT DROP")
+        if table.num_rows:
+            with self.con.cursor().copy(f"COPY {name} FROM STDIN WITH (FORMAT csv)") as copy:
+                copy.write(_csv(table))
+
+    def commit(
+        self,
+        batch_id: int,
+        topic: str,
+        partitions: int,
+        out: BatchOutputs,
+        window_seconds: int,
+        allowed_lateness_seconds: int,
+        dedup_retention_seconds: int,
+        started_at: datetime,
+        pipeline_seconds: float,
+    ) -> float:
+        if out.windows.num_rows and out.windows.group_by(list(WINDOW_KEY_COLUMNS)).aggregate([]).num_rows != out.windows.num_rows:
+            raise WarehouseError("window deltas repeat a key: refusing an upsert that would fail")
+        t0 = time.perf_counter()
+        now = datetime.now(UTC).replace(tzinfo=None)
+        w_ms = window_seconds * 1000
+        con = self.con
+        with con.transaction():
+            self._copy(
+                "window_delta",
+                "ws BIGINT, brand TEXT, platform TEXT, event_type TEXT, lang TEXT, events BIGINT, points BIGINT, "
+                "reach BIGINT, impressions BIGINT",
+                out.windows,
+            )
+            con.execute(
+                f"""
+                INSERT INTO engagement_window
+                SELECT to_timestamp(ws / 1000.0) AT TIME ZONE 'UTC', to_timestamp((ws + {w_ms}) / 1000.0) AT TIME ZONE 'UTC', {window_seconds},
+                       brand, platform, event_type, lang, events, points, reach, impressions, 1, false, %s, %s
+                FROM window_delta
+                ON CONFLICT (window_start, window_seconds, brand, platform, event_type, lang) DO UPDATE SET
+                  events = engagement_window.events + excluded.events,
+                  engagement_points = engagement_window.engagement_points + excluded.engagement_points,
+                  reach = engagement_window.reach + excluded.reach,
+                  impressions = engagement_window.impressions + excluded.impressions,
+                  revision = engagement_window.revision + 1, updated_at = excluded.updated_at""",
+                [METRIC_VERSION, now],
+            )
+            facts = out.facts
+            self._copy("facts_batch", ", ".join(f"{n} {t}" for n, t in _FACT_COLUMNS), facts)
+            con.execute("INSERT INTO dedup_event_ids SELECT event_id, (extract(epoch FROM event_time) * 1000)::BIGINT FROM facts_batch")
+            cols = ", ".join(n for n, _ in _FACT_COLUMNS if n not in ("topic", "kafka_partition", "kafka_offset", "kafka_timestamp"))
+            con.execute(
+                f"""INSERT INTO fact_events SELECT {cols}, %s, topic, kafka_partition, kafka_offset, kafka_timestamp, %s
+                            FROM facts_batch""",
+                [METRIC_VERSION, batch_id],
+            )
+            self._copy(
+                "dups_batch",
+                "topic TEXT, p INT, o BIGINT, event_id TEXT, kind TEXT",
+                pa.table(
+                    {
+                        "topic": [d.topic for d in out.duplicates],
+                        "p": [d.partition for d in out.duplicates],
+                        "o": [d.offset for d in out.duplicates],
+                        "event_id": [d.event_id for d in out.duplicates],
+                        "kind": [d.kind for d in out.duplicates],
+                    }
+                )
+                if out.duplicates
+                else pa.table({"x": []}),
+            )
+            con.execute("INSERT INTO duplicate_events SELECT topic, p, o, event_id, kind, %s FROM dups_batch", [batch_id])
+            x = out.late
+            self._copy(
+                "late_batch",
+                "topic TEXT, p INT, o BIGINT, event_id TEXT, t BIGINT, ws BIGINT, wm BIGINT, v BYTEA",
+                pa.table(
+                    {
+                        "topic": [i.topic for i in x],
+                        "p": [i.partition for i in x],
+                        "o": [i.offset for i in x],
+                        "event_id": [i.event_id for i in x],
+                        "t": [i.event_time_ms for i in x],
+                        "ws": [i.window_start_ms for i in x],
+                        "wm": [i.watermark_ms for i in x],
+                        "v": pa.array([i.value for i in x], pa.binary()),
+                    }
+                )
+                if x
+                else pa.table({"x": []}),
+            )
+            con.execute(
+                """INSERT INTO late_events SELECT topic, p, o, event_id, to_timestamp(t / 1000.0) AT TIME ZONE 'UTC',
+                           to_timestamp(ws / 1000.0) AT TIME ZONE 'UTC', to_timestamp(wm / 1000.0) AT TIME ZONE 'UTC', v, %s
+                           FROM late_batch""",
+                [batch_id],
+            )
+            d = out.dead_letters
+            self._copy(
+                "dl_batch",
+                "topic TEXT, p INT, o BIGINT, reason TEXT, message TEXT, step TEXT, k BYTEA, v BYTEA",
+                pa.table(
+                    {
+                        "topic": [i.topic for i in d],
+                        "p": [i.partition for i in d],
+                        "o": [i.offset for i in d],
+                        "reason": [i.reason for i in d],
+                        "message": [i.message for i in d],
+                        "step": [i.step for i in d],
+                        "k": pa.array([i.key for i in d], pa.binary()),
+                        "v": pa.array([i.value for i in d], pa.binary()),
+                    }
+                )
+                if d
+                else pa.table({"x": []}),
+            )
+            con.execute(
+                """INSERT INTO dead_letters (topic, kafka_partition, kafka_offset, reason, message, step, record_key, record_value,
+                           recorded_at, batch_id) SELECT topic, p, o, reason, message, step, k, v, %s, %s FROM dl_batch""",
+                [now, batch_id],
+            )
+            for r in out.ranges:
+                wm = max((w.max_event_time_ms for w in out.watermarks if w.partition == r.partition and w.topic == r.topic), default=-1)
+                con.execute(
+                    """INSERT INTO source_offsets VALUES (%s, %s, %s, %s, %s) ON CONFLICT (topic, kafka_partition) DO UPDATE SET
+                               next_offset = excluded.next_offset,
+                               max_event_time_ms = greatest(source_offsets.max_event_time_ms, excluded.max_event_time_ms),
+                               updated_at = excluded.updated_at""",
+                    [r.topic, r.partition, r.end, wm, now],
+                )
+            watermark = self.global_watermark_ms(topic, partitions)
+            if watermark is not None:
+                con.execute(
+                    """UPDATE engagement_window SET is_final = true, updated_at = %s WHERE NOT is_final AND window_seconds = %s
+                               AND extract(epoch FROM window_end) * 1000 + %s <= %s""",
+                    [now, window_seconds, allowed_lateness_seconds * 1000, watermark],
+                )
+                con.execute("DELETE FROM dedup_event_ids WHERE event_time_ms < %s", [watermark - dedup_retention_seconds * 1000])
+            commit_seconds = time.perf_counter() - t0
+            con.execute(
+                "INSERT INTO batches VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    batch_id,
+                    topic,
+                    started_at.replace(tzinfo=None),
+                    now,
+                    out.consumed,
+                    out.accepted,
+                    len(out.duplicates),
+                    len(out.late),
+                    len(out.dead_letters),
+                    out.windows.num_rows,
+                    datetime.fromtimestamp(watermark / 1000, UTC).replace(tzinfo=None) if watermark is not None else None,
+                    pipeline_seconds,
+                    commit_seconds,
+                ],
+            )
+        out.committed_at = datetime.now(UTC)
+        return time.perf_counter() - t0
+
+
+_FACT_COLUMNS = [
+    ("event_id", "TEXT"),
+    ("event_time", "TIMESTAMP"),
+    ("ingest_time", "TIMESTAMP"),
+    ("platform", "TEXT"),
+    ("event_type", "TEXT"),
+    ("reaction_kind", "TEXT"),
+    ("review_rating", "INT"),
+    ("author_id", "TEXT"),
+    ("author_handle", "TEXT"),
+    ("author_follower_count", "BIGINT"),
+    ("author_is_brand_account", "BOOLEAN"),
+    ("text", "TEXT"),
+    ("thread_id", "TEXT"),
+    ("parent_id", "TEXT"),
+    ("channel_owner", "TEXT"),
+    ("device", "TEXT"),
+    ("lang", "TEXT"),
+    ("brands", "TEXT[]"),
+    ("engagement_points", "INT"),
+    ("reach", "BIGINT"),
+    ("topic", "TEXT"),
+    ("kafka_partition", "INT"),
+    ("kafka_offset", "BIGINT"),
+    ("kafka_timestamp", "TIMESTAMP"),
+]  # the order of events_to_arrow's columns

@@ -1,0 +1,153 @@
+-- Ascolto warehouse, schema version 1 (PostgreSQL dialect; same tables and columns as duckdb.sql).
+-- Every input record ends in exactly one of: fact_events (accepted), duplicate_events,
+-- late_events, dead_letters. All tables below are written in one transaction per
+-- micro-batch, together with source_offsets: a crash replays the uncommitted range.
+-- Times are UTC (TIMESTAMP columns hold UTC wall time).
+
+CREATE TABLE IF NOT EXISTS warehouse_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+-- Aggregates: one row per event-time window and key. `revision` counts the micro-batches
+-- that changed the row; `is_final` turns true once every partition's watermark has passed
+-- window_end + allowed lateness (no later event can change it any more).
+CREATE TABLE IF NOT EXISTS engagement_window (
+    window_start TIMESTAMP NOT NULL,
+    window_end TIMESTAMP NOT NULL,
+    window_seconds INTEGER NOT NULL,
+    brand TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    events BIGINT NOT NULL,
+    engagement_points BIGINT NOT NULL,
+    reach BIGINT NOT NULL,
+    impressions BIGINT NOT NULL,
+    revision INTEGER NOT NULL,
+    is_final BOOLEAN NOT NULL,
+    metric_version TEXT NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (window_start, window_seconds, brand, platform, event_type, lang)
+);
+
+-- Accepted events, one row each (append-only facts for drill-down).
+CREATE TABLE IF NOT EXISTS fact_events (
+    event_id TEXT NOT NULL,
+    event_time TIMESTAMP NOT NULL,
+    ingest_time TIMESTAMP NOT NULL,
+    platform TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    reaction_kind TEXT,
+    review_rating INTEGER,
+    author_id TEXT NOT NULL,
+    author_handle TEXT NOT NULL,
+    author_follower_count BIGINT NOT NULL,
+    author_is_brand_account BOOLEAN NOT NULL,
+    text TEXT,
+    thread_id TEXT,
+    parent_id TEXT,
+    channel_owner TEXT,
+    device TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    brands TEXT[] NOT NULL,
+    engagement_points INTEGER NOT NULL,
+    reach BIGINT NOT NULL,
+    metric_version TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    kafka_partition INTEGER NOT NULL,
+    kafka_offset BIGINT NOT NULL,
+    kafka_timestamp TIMESTAMP NOT NULL,
+    batch_id BIGINT NOT NULL
+);
+
+-- Dedup state: ids accepted within the retention (evicted by event time).
+CREATE TABLE IF NOT EXISTS dedup_event_ids (
+    event_id TEXT PRIMARY KEY,
+    event_time_ms BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS duplicate_events (
+    topic TEXT NOT NULL,
+    kafka_partition INTEGER NOT NULL,
+    kafka_offset BIGINT NOT NULL,
+    event_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    batch_id BIGINT NOT NULL,
+    PRIMARY KEY (topic, kafka_partition, kafka_offset)
+);
+
+-- Events whose window had closed (window_end + allowed lateness <= partition watermark).
+-- Counted and kept with their original bytes, never aggregated.
+CREATE TABLE IF NOT EXISTS late_events (
+    topic TEXT NOT NULL,
+    kafka_partition INTEGER NOT NULL,
+    kafka_offset BIGINT NOT NULL,
+    event_id TEXT NOT NULL,
+    event_time TIMESTAMP NOT NULL,
+    window_start TIMESTAMP NOT NULL,
+    watermark TIMESTAMP NOT NULL,
+    record_value BYTEA,
+    batch_id BIGINT NOT NULL,
+    PRIMARY KEY (topic, kafka_partition, kafka_offset)
+);
+
+CREATE TABLE IF NOT EXISTS dead_letters (
+    topic TEXT NOT NULL,
+    kafka_partition INTEGER NOT NULL,
+    kafka_offset BIGINT NOT NULL,
+    reason TEXT NOT NULL,
+    message TEXT NOT NULL,
+    step TEXT NOT NULL,
+    record_key BYTEA,
+    record_value BYTEA,
+    recorded_at TIMESTAMP NOT NULL,
+    batch_id BIGINT NOT NULL,
+    PRIMARY KEY (topic, kafka_partition, kafka_offset)
+);
+
+-- The authoritative consumer position and per-partition watermark.
+CREATE TABLE IF NOT EXISTS source_offsets (
+    topic TEXT NOT NULL,
+    kafka_partition INTEGER NOT NULL,
+    next_offset BIGINT NOT NULL,
+    max_event_time_ms BIGINT NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (topic, kafka_partition)
+);
+
+-- One row per committed micro-batch: the accounting, auditable.
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id BIGINT PRIMARY KEY,
+    topic TEXT NOT NULL,
+    started_at TIMESTAMP NOT NULL,
+    committed_at TIMESTAMP NOT NULL,
+    consumed BIGINT NOT NULL,
+    accepted BIGINT NOT NULL,
+    duplicates BIGINT NOT NULL,
+    late BIGINT NOT NULL,
+    dead_letters BIGINT NOT NULL,
+    window_rows BIGINT NOT NULL,
+    watermark TIMESTAMP,
+    pipeline_seconds DOUBLE PRECISION NOT NULL,
+    commit_seconds DOUBLE PRECISION NOT NULL
+);
+
+-- BI views: the questions, named.
+CREATE OR REPLACE VIEW v_mentions_by_brand_platform AS
+SELECT brand, platform,
+       sum(events) FILTER (WHERE event_type <> 'view') AS mentions_and_interactions,
+       sum(engagement_points) AS engagement_points,
+       sum(reach) AS reach,
+       sum(impressions) AS impressions
+FROM engagement_window
+GROUP BY brand, platform;
+
+CREATE OR REPLACE VIEW v_dead_letters_by_reason AS
+SELECT reason, step, count(*) AS records, min(recorded_at) AS first_seen, max(recorded_at) AS last_seen
+FROM dead_letters GROUP BY reason, step;
+
+-- Dead-letter replay bookkeeping (ascolto dlq replay): when and where a dead letter was
+-- re-published; a replayed record comes back as a new record with a new offset.
+ALTER TABLE dead_letters ADD COLUMN IF NOT EXISTS replayed_at TIMESTAMP;
+ALTER TABLE dead_letters ADD COLUMN IF NOT EXISTS replayed_to TEXT;
