@@ -25,6 +25,7 @@ class Summary:
     dead_letters: list[tuple]  # reason, count
     windows: tuple[int, int, int]  # rows, final, max revision
     event_time_range: tuple | None
+    care: list[tuple]  # brand, answered, median minutes, p90 minutes, share within an hour
     batches: int
     busy_seconds: float
 
@@ -65,7 +66,11 @@ def collect_summary(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> Summary
     dl = con.execute("SELECT reason, count(*) FROM dead_letters GROUP BY reason ORDER BY 2 DESC").fetchall()
     w = con.execute("SELECT count(*), coalesce(sum(is_final::INT),0), coalesce(max(revision),0) FROM engagement_window").fetchall()[0]
     rng = con.execute("SELECT min(window_start), max(window_end) FROM engagement_window").fetchall()[0]
-    return Summary(brands, platforms, health, dl, (int(w[0]), int(w[1]), int(w[2])), rng if rng[0] else None, int(h[5]), float(h[6]))
+    care = con.execute("""
+        SELECT brand, count(*), median(response_seconds) / 60, quantile_cont(response_seconds, 0.9) / 60, avg((response_seconds <= 3600)::INT)
+        FROM (SELECT unnest(answered_by) AS brand, response_seconds FROM v_care_first_response) GROUP BY brand ORDER BY 2 DESC""").fetchall()
+    care = [(names.get(b, b), int(n), float(med), float(p90), float(share)) for b, n, med, p90, share in care]
+    return Summary(brands, platforms, health, dl, (int(w[0]), int(w[1]), int(w[2])), rng if rng[0] else None, care, int(h[5]), float(h[6]))
 
 
 def render_summary(s: Summary, console: Console) -> None:
@@ -95,6 +100,13 @@ def render_summary(s: Summary, console: Console) -> None:
     for row in s.platforms:
         p.add_row(row[0], f"{row[1]:,}", f"{row[2]:,}", row[3])
     console.print(p)
+    if s.care:
+        c = Table(title="Customer care: how fast the brands answered", title_justify="left")
+        for col in ("brand", "messages answered", "median first answer", "90% answered within", "answered within 1 h"):
+            c.add_column(col, justify="left" if col == "brand" else "right")
+        for name, n, med, p90, share in s.care:
+            c.add_row(name, f"{n:,}", f"{med:.0f} min", f"{p90:.0f} min", f"{share:.0%}")
+        console.print(c)
     h = s.health
     acc = Table(title="Pipeline accounting (every record in exactly one place)", title_justify="left")
     for col in ("consumed", "accepted", "duplicates", "late", "dead letters", "batches", "windows (final)", "max revision"):

@@ -151,3 +151,14 @@ FROM dead_letters GROUP BY reason, step;
 -- re-published; a replayed record comes back as a new record with a new offset.
 ALTER TABLE dead_letters ADD COLUMN IF NOT EXISTS replayed_at TIMESTAMP;
 ALTER TABLE dead_letters ADD COLUMN IF NOT EXISTS replayed_to TEXT;
+
+-- Customer care: each customer message that a brand account answered, with the delay of the
+-- first answer (a reply whose parent is the message, by an account the brand owns).
+CREATE OR REPLACE VIEW v_care_first_response AS
+SELECT m.event_id, m.platform, m.event_type, m.event_time AS asked_at, min(r.event_time) AS first_answer_at,
+       (SELECT array_agg(DISTINCT b) FROM fact_events r2, unnest(r2.brands) b WHERE r2.parent_id = m.event_id AND r2.author_is_brand_account)
+         AS answered_by,
+       floor(extract(epoch FROM min(r.event_time) - m.event_time))::BIGINT AS response_seconds
+FROM fact_events m JOIN fact_events r ON r.parent_id = m.event_id AND r.author_is_brand_account
+WHERE NOT m.author_is_brand_account
+GROUP BY m.event_id, m.platform, m.event_type, m.event_time;

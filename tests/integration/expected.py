@@ -27,6 +27,8 @@ def expected_db(stream, window_seconds: int, allowed_lateness_seconds: int) -> d
         "event_type": [],
         "follower_count": [],
         "brands": [],
+        "parent_id": [],
+        "is_brand_account": [],
     }
     for rec, (partition, offset) in zip(stream.records, stream.coordinates):
         ev = rec.event if not rec.kind.startswith("malformed") else None
@@ -39,6 +41,8 @@ def expected_db(stream, window_seconds: int, allowed_lateness_seconds: int) -> d
         rows["event_type"].append(ev["event_type"] if ev else None)
         rows["follower_count"].append(ev["author"]["follower_count"] if ev else None)
         rows["brands"].append(list(rec.truth.brands) if ev else None)
+        rows["parent_id"].append(ev["parent_id"] if ev else None)
+        rows["is_brand_account"].append(ev["author"]["is_brand_account"] if ev else None)
     con = duckdb.connect()
     con.register("published_arrow", pa.table(rows))
     w, l_ = window_seconds * 1000, allowed_lateness_seconds * 1000
@@ -68,6 +72,13 @@ def expected_db(stream, window_seconds: int, allowed_lateness_seconds: int) -> d
              LATERAL (SELECT unnest(CASE WHEN len(p.brands) = 0 THEN ['unattributed'] ELSE p.brands END) AS brand) b
         WHERE c.outcome = 'accepted'
         GROUP BY ALL;
+
+        -- first brand answer to each accepted customer message
+        CREATE TABLE expected_care AS
+        WITH accepted AS (SELECT p.* FROM published p JOIN classified c USING (kafka_partition, kafka_offset) WHERE c.outcome = 'accepted')
+        SELECT m.event_id, (min(r.event_time_ms) - m.event_time_ms) // 1000 AS response_seconds
+        FROM accepted m JOIN accepted r ON r.parent_id = m.event_id AND r.is_brand_account
+        WHERE NOT m.is_brand_account GROUP BY m.event_id, m.event_time_ms;
     """)
     return con
 

@@ -76,6 +76,9 @@ def _check_against_published(stream, warehouse: Path) -> None:
         want = set(expected.execute("SELECT * FROM expected_windows").fetchall())
         got = warehouse_windows(con)
         assert got == want, f"{len(got - want)} rows differ, e.g. {sorted(got - want)[:3]} vs {sorted(want - got)[:3]}"
+        # customer care: the first brand answer to each customer message
+        care = set(con.execute("SELECT event_id, response_seconds FROM v_care_first_response").fetchall())
+        assert len(care) > 20 and care == set(expected.execute("SELECT * FROM expected_care").fetchall())
     finally:
         con.close()
 
@@ -152,11 +155,13 @@ def test_postgres_warehouse_gets_the_same_exact_rows_and_accounting(publish_stre
             FROM engagement_window GROUP BY 1, 2, 3, 4""").fetchall()
         )
         consumed = con.execute("SELECT sum(consumed) FROM batches").fetchone()[0]
+        care = set(con.execute("SELECT event_id, response_seconds FROM v_care_first_response").fetchall())
         text_nulls = con.execute(
             "SELECT count(*) FILTER (WHERE text IS NULL), count(*) FILTER (WHERE text = '') FROM fact_events"
         ).fetchone()
     assert consumed == len(stream.records) == len(outcomes)
     assert sorted(outcomes) == sorted(expected.execute("SELECT * FROM classified").fetchall())
     assert windows == set(expected.execute("SELECT * FROM expected_windows").fetchall())
+    assert len(care) > 20 and care == set(expected.execute("SELECT * FROM expected_care").fetchall())
     no_text = sum(1 for r in stream.records if r.kind == "event" and r.event["text"] is None)
     assert text_nulls[0] > 0 and no_text > 0 and text_nulls[1] == 0, "NULL text stays NULL through COPY, not ''"
