@@ -17,7 +17,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from pipelines.io.warehouse import SCHEMA_VERSION, WINDOW_KEY_COLUMNS, BatchOutputs, PartitionState, WarehouseError
+from pipelines.io.warehouse import (
+    POSTGRES,
+    SCHEMA_VERSION,
+    WINDOW_KEY_COLUMNS,
+    BatchOutputs,
+    PartitionState,
+    WarehouseError,
+    commit_bookkeeping,
+    global_watermark_ms,
+)
 from pipelines.model import METRIC_VERSION
 from schemas import SCHEMA_DIR
 
@@ -43,6 +52,14 @@ def _csv(table: pa.Table) -> bytes:
     buf = io.BytesIO()
     pacsv.write_csv(pa.table(cols), buf, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
     return buf.getvalue()
+
+
+def _query(con):
+    def query(sql: str, params: list) -> list:
+        cur = con.execute(sql, params)
+        return cur.fetchall() if cur.description else []
+
+    return query
 
 
 class PostgresSeenIds:
@@ -103,10 +120,7 @@ class PostgresWarehouse:
         return self.con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batches").fetchone()[0]
 
     def global_watermark_ms(self, topic: str, partitions: int) -> int | None:
-        n, wm = self.con.execute(
-            "SELECT count(*), min(max_event_time_ms) FROM source_offsets WHERE topic = %s AND max_event_time_ms >= 0", [topic]
-        ).fetchone()
-        return wm if n >= partitions else None
+        return global_watermark_ms(_query(self.con), POSTGRES, topic, partitions)
 
     def _copy(self, name: str, ddl: str, table: pa.Table) -> None:
         """A temporary table (dropped at commit) filled by COPY from Arrow."""
@@ -228,41 +242,20 @@ class PostgresWarehouse:
                            recorded_at, batch_id) SELECT topic, p, o, reason, message, step, k, v, %s, %s FROM dl_batch""",
                 [now, batch_id],
             )
-            for r in out.ranges:
-                wm = max((w.max_event_time_ms for w in out.watermarks if w.partition == r.partition and w.topic == r.topic), default=-1)
-                con.execute(
-                    """INSERT INTO source_offsets VALUES (%s, %s, %s, %s, %s) ON CONFLICT (topic, kafka_partition) DO UPDATE SET
-                               next_offset = excluded.next_offset,
-                               max_event_time_ms = greatest(source_offsets.max_event_time_ms, excluded.max_event_time_ms),
-                               updated_at = excluded.updated_at""",
-                    [r.topic, r.partition, r.end, wm, now],
-                )
-            watermark = self.global_watermark_ms(topic, partitions)
-            if watermark is not None:
-                con.execute(
-                    """UPDATE engagement_window SET is_final = true, updated_at = %s WHERE NOT is_final AND window_seconds = %s
-                               AND extract(epoch FROM window_end) * 1000 + %s <= %s""",
-                    [now, window_seconds, allowed_lateness_seconds * 1000, watermark],
-                )
-                con.execute("DELETE FROM dedup_event_ids WHERE event_time_ms < %s", [watermark - dedup_retention_seconds * 1000])
-            commit_seconds = time.perf_counter() - t0
-            con.execute(
-                "INSERT INTO batches VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [
-                    batch_id,
-                    topic,
-                    started_at.replace(tzinfo=None),
-                    now,
-                    out.consumed,
-                    out.accepted,
-                    len(out.duplicates),
-                    len(out.late),
-                    len(out.dead_letters),
-                    out.windows.num_rows,
-                    datetime.fromtimestamp(watermark / 1000, UTC).replace(tzinfo=None) if watermark is not None else None,
-                    pipeline_seconds,
-                    commit_seconds,
-                ],
+            commit_bookkeeping(
+                _query(con),
+                POSTGRES,
+                batch_id,
+                topic,
+                partitions,
+                out,
+                window_seconds,
+                allowed_lateness_seconds,
+                dedup_retention_seconds,
+                started_at,
+                pipeline_seconds,
+                t0,
+                now,
             )
         out.committed_at = datetime.now(UTC)
         return time.perf_counter() - t0

@@ -161,41 +161,20 @@ class DuckDBWarehouse:
             self._upsert_windows(out.windows, window_seconds, now)
             self._insert_facts(out.facts, batch_id)
             self._insert_rows(out, batch_id, now)
-            for r in out.ranges:
-                wm = max((w.max_event_time_ms for w in out.watermarks if w.partition == r.partition and w.topic == r.topic), default=None)
-                con.execute(
-                    """INSERT INTO source_offsets VALUES (?, ?, ?, ?, ?)
-                       ON CONFLICT (topic, kafka_partition) DO UPDATE SET next_offset = excluded.next_offset,
-                       max_event_time_ms = greatest(source_offsets.max_event_time_ms, excluded.max_event_time_ms),
-                       updated_at = excluded.updated_at""",
-                    [r.topic, r.partition, r.end, wm if wm is not None else -1, now],
-                )
-            watermark = self.global_watermark_ms(topic, partitions)
-            if watermark is not None:
-                con.execute(
-                    """UPDATE engagement_window SET is_final = true, updated_at = ?
-                       WHERE NOT is_final AND window_seconds = ? AND epoch_ms(window_end) + ? <= ?""",
-                    [now, window_seconds, allowed_lateness_seconds * 1000, watermark],
-                )
-                con.execute("DELETE FROM dedup_event_ids WHERE event_time_ms < ?", [watermark - dedup_retention_seconds * 1000])
-            commit_seconds = time.perf_counter() - t0
-            con.execute(
-                "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    batch_id,
-                    topic,
-                    started_at.replace(tzinfo=None),
-                    now,
-                    out.consumed,
-                    out.accepted,
-                    len(out.duplicates),
-                    len(out.late),
-                    len(out.dead_letters),
-                    out.windows.num_rows,
-                    _ts(watermark) if watermark is not None else None,
-                    pipeline_seconds,
-                    commit_seconds,
-                ],
+            commit_bookkeeping(
+                lambda sql, params: con.execute(sql, params).fetchall(),
+                DUCKDB,
+                batch_id,
+                topic,
+                partitions,
+                out,
+                window_seconds,
+                allowed_lateness_seconds,
+                dedup_retention_seconds,
+                started_at,
+                pipeline_seconds,
+                t0,
+                now,
             )
             con.execute("COMMIT")
             out.committed_at = datetime.now(UTC)
@@ -205,11 +184,7 @@ class DuckDBWarehouse:
         return time.perf_counter() - t0
 
     def global_watermark_ms(self, topic: str, partitions: int) -> int | None:
-        """Min over all partitions of their watermark; None until every partition has one."""
-        n, wm = self.con.execute(
-            "SELECT count(*), min(max_event_time_ms) FROM source_offsets WHERE topic = ? AND max_event_time_ms >= 0", [topic]
-        ).fetchall()[0]
-        return wm if n >= partitions else None
+        return global_watermark_ms(lambda sql, params: self.con.execute(sql, params).fetchall(), DUCKDB, topic, partitions)
 
     def _upsert_windows(self, delta: pa.Table, window_seconds: int, now: datetime) -> None:
         if delta.num_rows == 0:
@@ -306,6 +281,84 @@ class DuckDBWarehouse:
 
 
 WINDOW_KEY_COLUMNS = ("ws", "brand", "platform", "event_type", "lang")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What differs between the warehouses' SQL in the shared statements below."""
+
+    param: str  # placeholder
+    epoch_ms: str  # expression template: milliseconds since the epoch of a TIMESTAMP column {}
+    timestamp: str  # expression template: TIMESTAMP from milliseconds {}
+
+
+DUCKDB = Dialect("?", "epoch_ms({})", "epoch_ms({})")
+POSTGRES = Dialect("%s", "(extract(epoch FROM {}) * 1000)", "(to_timestamp({} / 1000.0) AT TIME ZONE 'UTC')")
+
+
+def global_watermark_ms(query, d: Dialect, topic: str, partitions: int) -> int | None:
+    """Min over all partitions of their watermark; None until every partition has one."""
+    n, wm = query(
+        f"SELECT count(*), min(max_event_time_ms) FROM source_offsets WHERE topic = {d.param} AND max_event_time_ms >= 0", [topic]
+    )[0]
+    return wm if n >= partitions else None
+
+
+def commit_bookkeeping(
+    query,
+    d: Dialect,
+    batch_id: int,
+    topic: str,
+    partitions: int,
+    out: BatchOutputs,
+    window_seconds: int,
+    allowed_lateness_seconds: int,
+    dedup_retention_seconds: int,
+    started_at: datetime,
+    pipeline_seconds: float,
+    t0: float,
+    now: datetime,
+) -> None:
+    """The part of a micro-batch commit both warehouses share, inside their transaction: next
+    offsets and watermarks per partition, windows that became final, dedup ids beyond the
+    retention, and the batch's accounting row."""
+    p = d.param
+    for r in out.ranges:
+        wm = max((w.max_event_time_ms for w in out.watermarks if w.partition == r.partition and w.topic == r.topic), default=-1)
+        query(
+            f"""INSERT INTO source_offsets VALUES ({p}, {p}, {p}, {p}, {p})
+                  ON CONFLICT (topic, kafka_partition) DO UPDATE SET next_offset = excluded.next_offset,
+                  max_event_time_ms = greatest(source_offsets.max_event_time_ms, excluded.max_event_time_ms),
+                  updated_at = excluded.updated_at""",
+            [r.topic, r.partition, r.end, wm, now],
+        )
+    watermark = global_watermark_ms(query, d, topic, partitions)
+    if watermark is not None:
+        query(
+            f"""UPDATE engagement_window SET is_final = true, updated_at = {p}
+                  WHERE NOT is_final AND window_seconds = {p} AND {d.epoch_ms.format("window_end")} + {p} <= {p}""",
+            [now, window_seconds, allowed_lateness_seconds * 1000, watermark],
+        )
+        query(f"DELETE FROM dedup_event_ids WHERE event_time_ms < {p}", [watermark - dedup_retention_seconds * 1000])
+    placeholders = ", ".join([p] * 13)
+    query(
+        f"INSERT INTO batches VALUES ({placeholders})",
+        [
+            batch_id,
+            topic,
+            started_at.replace(tzinfo=None),
+            now,
+            out.consumed,
+            out.accepted,
+            len(out.duplicates),
+            len(out.late),
+            len(out.dead_letters),
+            out.windows.num_rows,
+            _ts(watermark) if watermark is not None else None,
+            pipeline_seconds,
+            time.perf_counter() - t0,
+        ],
+    )
 
 
 def is_postgres(location: str) -> bool:
