@@ -100,6 +100,7 @@ class EmbeddedDriver:
         self.catalog = catalog
         self.warehouse = warehouse
         self.metrics = metrics or PipelineMetrics()
+        warehouse.sync_brands(catalog)
         self._settings = KafkaSettings(job.bootstrap_servers)
         self._consumer = self._settings.consumer(group_id=job.group_id)
         self.partitions = topic_partitions(self._consumer, job.topic)

@@ -26,6 +26,7 @@ from pipelines.io.warehouse import (
     WarehouseError,
     commit_bookkeeping,
     global_watermark_ms,
+    sync_brands,
 )
 from pipelines.model import METRIC_VERSION
 from schemas import SCHEMA_DIR
@@ -121,6 +122,9 @@ class PostgresWarehouse:
 
     def global_watermark_ms(self, topic: str, partitions: int) -> int | None:
         return global_watermark_ms(_query(self.con), POSTGRES, topic, partitions)
+
+    def sync_brands(self, catalog) -> None:
+        sync_brands(_query(self.con), POSTGRES, catalog)
 
     def _copy(self, name: str, ddl: str, table: pa.Table) -> None:
         """A temporary table (dropped at commit) filled by COPY from Arrow."""

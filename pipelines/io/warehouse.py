@@ -186,6 +186,9 @@ class DuckDBWarehouse:
     def global_watermark_ms(self, topic: str, partitions: int) -> int | None:
         return global_watermark_ms(lambda sql, params: self.con.execute(sql, params).fetchall(), DUCKDB, topic, partitions)
 
+    def sync_brands(self, catalog) -> None:
+        sync_brands(lambda sql, params: self.con.execute(sql, params).fetchall(), DUCKDB, catalog)
+
     def _upsert_windows(self, delta: pa.Table, window_seconds: int, now: datetime) -> None:
         if delta.num_rows == 0:
             return
@@ -359,6 +362,17 @@ def commit_bookkeeping(
             time.perf_counter() - t0,
         ],
     )
+
+
+def sync_brands(query, d: Dialect, catalog) -> None:
+    """The brand dimension follows the catalog (names, sectors and roles can change; ids do not)."""
+    p = d.param
+    for b in catalog.brands:
+        query(
+            f"""INSERT INTO brand_dim VALUES ({p}, {p}, {p}, {p}) ON CONFLICT (brand) DO UPDATE SET
+                  name = excluded.name, sector = excluded.sector, role = excluded.role""",
+            [b.id, b.name, b.sector, b.role],
+        )
 
 
 def is_postgres(location: str) -> bool:

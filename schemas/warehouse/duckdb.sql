@@ -161,3 +161,26 @@ SELECT m.event_id, m.platform, m.event_type, m.event_time AS asked_at, min(r.eve
 FROM fact_events m JOIN fact_events r ON r.parent_id = m.event_id AND r.author_is_brand_account
 WHERE NOT m.author_is_brand_account
 GROUP BY m.event_id, m.platform, m.event_type, m.event_time;
+
+-- Share of voice per hour and sector, on three bases: mentions (posts, mentions, comments,
+-- replies, reviews, DMs, shares), engagement points and reach. Brands from the catalog only
+-- (unattributed events have no voice); sector from brand_dim (loaded from the catalog).
+CREATE TABLE IF NOT EXISTS brand_dim (
+    brand VARCHAR PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    sector VARCHAR NOT NULL,
+    role VARCHAR NOT NULL
+);
+
+CREATE OR REPLACE VIEW v_share_of_voice_hourly AS
+WITH per_brand AS (
+    SELECT date_trunc('hour', w.window_start) AS hour, d.sector, w.brand,
+           sum(w.events) FILTER (WHERE w.event_type IN ('post', 'mention', 'comment', 'reply', 'review', 'direct_message', 'share')) AS mentions,
+           sum(w.engagement_points) AS engagement_points, sum(w.reach) AS reach
+    FROM engagement_window w JOIN brand_dim d USING (brand)
+    GROUP BY 1, 2, 3)
+SELECT hour, sector, brand, mentions, engagement_points, reach,
+       mentions::DOUBLE PRECISION / nullif(sum(mentions) OVER (PARTITION BY hour, sector), 0) AS sov_mentions,
+       engagement_points::DOUBLE PRECISION / nullif(sum(engagement_points) OVER (PARTITION BY hour, sector), 0) AS sov_engagement,
+       reach::DOUBLE PRECISION / nullif(sum(reach) OVER (PARTITION BY hour, sector), 0) AS sov_reach
+FROM per_brand;

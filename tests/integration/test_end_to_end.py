@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.catalog import load_catalog
 from pipelines.generator import GeneratorConfig
 from pipelines.io.broker import free_port
 from tests.integration.expected import expected_db, warehouse_outcomes, warehouse_windows
@@ -76,6 +77,28 @@ def _check_against_published(stream, warehouse: Path) -> None:
         want = set(expected.execute("SELECT * FROM expected_windows").fetchall())
         got = warehouse_windows(con)
         assert got == want, f"{len(got - want)} rows differ, e.g. {sorted(got - want)[:3]} vs {sorted(want - got)[:3]}"
+        # share of voice per hour and sector, on mentions, engagement and reach
+        sectors = {b.id: b.sector for b in load_catalog().brands}
+        expected.execute(
+            "CREATE OR REPLACE TABLE sector_of AS SELECT * FROM (VALUES "
+            + ", ".join(f"('{b}', '{s}')" for b, s in sectors.items())
+            + ") t(brand, sector)"
+        )
+        want_sov = set(
+            expected.execute("""
+            WITH per AS (
+              SELECT window_start_ms - window_start_ms % 3600000 AS hour, sector, brand,
+                     sum(events) FILTER (WHERE event_type IN ('post','mention','comment','reply','review','direct_message','share')) AS m,
+                     sum(engagement_points) AS e, sum(reach) AS r
+              FROM expected_windows JOIN sector_of USING (brand) GROUP BY ALL)
+            SELECT hour, brand, m, e, r, round(m / sum(m) OVER (PARTITION BY hour, sector), 9) FROM per""").fetchall()
+        )
+        got_sov = set(
+            con.execute(
+                "SELECT epoch_ms(hour), brand, mentions, engagement_points, reach, round(sov_mentions, 9) FROM v_share_of_voice_hourly"
+            ).fetchall()
+        )
+        assert len(got_sov) > 10 and got_sov == want_sov
         # customer care: the first brand answer to each customer message
         care = set(con.execute("SELECT event_id, response_seconds FROM v_care_first_response").fetchall())
         assert len(care) > 20 and care == set(expected.execute("SELECT * FROM expected_care").fetchall())
