@@ -34,11 +34,12 @@ from kafka.errors import KafkaError
 
 from pipelines.catalog import Catalog
 from pipelines.config import JobConfig
+from pipelines.io.batch import BatchOutputs
 from pipelines.io.broker import create_topics
 from pipelines.io.dead_letters import publish_dead_letters
 from pipelines.io.kafka import KafkaSettings, KafkaUnavailable, commit_group_offsets, probe_new_records, topic_partitions
 from pipelines.io.metrics import LATENCY_QUANTILES, PipelineMetrics
-from pipelines.io.warehouse import BatchOutputs, DuckDBWarehouse, WarehouseError
+from pipelines.io.warehouse import DuckDBWarehouse, WarehouseError
 from pipelines.micro_batch import read_outputs, run_micro_batch
 from pipelines.model import MENTION_TYPES
 from pipelines.parallel import WorkerFailed, WorkerPool, split_plan

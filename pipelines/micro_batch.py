@@ -18,8 +18,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipelines.catalog import Catalog
 from pipelines.config import JobConfig
 from pipelines.engagement import EngagementOutputs, build_engagement
+from pipelines.io.batch import WINDOW_KEY_COLUMNS, BatchOutputs, events_to_arrow, window_rows_to_arrow
 from pipelines.io.staging import WriteArrowToStaging, WriteToStaging, read_staged, read_staged_arrow
-from pipelines.io.warehouse import WINDOW_KEY_COLUMNS, BatchOutputs, events_to_arrow, window_rows_to_arrow
 from pipelines.transforms.dedup import SeenIdsSource
 from pipelines.transforms.read import OffsetRangePlan
 

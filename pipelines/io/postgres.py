@@ -17,17 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from pipelines.io.warehouse import (
-    POSTGRES,
-    SCHEMA_VERSION,
-    WINDOW_KEY_COLUMNS,
-    BatchOutputs,
-    PartitionState,
-    WarehouseError,
-    commit_bookkeeping,
-    global_watermark_ms,
-    sync_brands,
-)
+from pipelines.io.batch import POSTGRES, WINDOW_KEY_COLUMNS, BatchOutputs, commit_bookkeeping, global_watermark_ms, sync_brands
+from pipelines.io.warehouse import SCHEMA_VERSION, PartitionState, WarehouseError
 from pipelines.model import METRIC_VERSION
 from schemas import SCHEMA_DIR
 

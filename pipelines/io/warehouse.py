@@ -22,7 +22,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipelines.model import METRIC_VERSION, DeadLetter, Duplicate, LateEvent, PartitionWatermark, ReadRange, WindowRow
+from pipelines.io.batch import DUCKDB, WINDOW_KEY_COLUMNS, BatchOutputs, commit_bookkeeping, global_watermark_ms, sync_brands
+from pipelines.model import METRIC_VERSION
 from schemas import SCHEMA_DIR
 
 SCHEMA_VERSION = "1"
@@ -36,38 +37,6 @@ class WarehouseError(RuntimeError):
 class PartitionState:
     next_offset: int
     max_event_time_ms: int
-
-
-@dataclass
-class BatchOutputs:
-    """Everything one micro-batch produced, as read back from the pipeline."""
-
-    ranges: list[ReadRange]
-    watermarks: list[PartitionWatermark]
-    windows: pa.Table  # window deltas, columns of window_rows_to_arrow
-    facts: pa.Table  # accepted events, columns of fact_events (see events_to_arrow)
-    duplicates: list[Duplicate]
-    late: list[LateEvent]
-    dead_letters: list[DeadLetter]
-    committed_at: datetime | None = None
-
-    def latency_quantiles_s(self, quantiles: tuple[float, ...]) -> list[float]:
-        """Commit time minus Kafka record timestamp of the accepted events, at each quantile."""
-        if self.committed_at is None or self.facts.num_rows == 0:
-            return []
-        ts = self.facts.column("kafka_timestamp").cast(pa.int64()).to_numpy()
-        import numpy as np
-
-        lat = self.committed_at.timestamp() - ts / 1000.0
-        return [float(x) for x in np.quantile(lat, quantiles)]
-
-    @property
-    def accepted(self) -> int:
-        return self.facts.num_rows
-
-    @property
-    def consumed(self) -> int:
-        return sum(r.end - r.start for r in self.ranges)
 
 
 class DuckDBSeenIds:
@@ -283,98 +252,6 @@ class DuckDBWarehouse:
             self.con.unregister(name)
 
 
-WINDOW_KEY_COLUMNS = ("ws", "brand", "platform", "event_type", "lang")
-
-
-@dataclass(frozen=True)
-class Dialect:
-    """What differs between the warehouses' SQL in the shared statements below."""
-
-    param: str  # placeholder
-    epoch_ms: str  # expression template: milliseconds since the epoch of a TIMESTAMP column {}
-    timestamp: str  # expression template: TIMESTAMP from milliseconds {}
-
-
-DUCKDB = Dialect("?", "epoch_ms({})", "epoch_ms({})")
-POSTGRES = Dialect("%s", "(extract(epoch FROM {}) * 1000)", "(to_timestamp({} / 1000.0) AT TIME ZONE 'UTC')")
-
-
-def global_watermark_ms(query, d: Dialect, topic: str, partitions: int) -> int | None:
-    """Min over all partitions of their watermark; None until every partition has one."""
-    n, wm = query(
-        f"SELECT count(*), min(max_event_time_ms) FROM source_offsets WHERE topic = {d.param} AND max_event_time_ms >= 0", [topic]
-    )[0]
-    return wm if n >= partitions else None
-
-
-def commit_bookkeeping(
-    query,
-    d: Dialect,
-    batch_id: int,
-    topic: str,
-    partitions: int,
-    out: BatchOutputs,
-    window_seconds: int,
-    allowed_lateness_seconds: int,
-    dedup_retention_seconds: int,
-    started_at: datetime,
-    pipeline_seconds: float,
-    t0: float,
-    now: datetime,
-) -> None:
-    """The part of a micro-batch commit both warehouses share, inside their transaction: next
-    offsets and watermarks per partition, windows that became final, dedup ids beyond the
-    retention, and the batch's accounting row."""
-    p = d.param
-    for r in out.ranges:
-        wm = max((w.max_event_time_ms for w in out.watermarks if w.partition == r.partition and w.topic == r.topic), default=-1)
-        query(
-            f"""INSERT INTO source_offsets VALUES ({p}, {p}, {p}, {p}, {p})
-                  ON CONFLICT (topic, kafka_partition) DO UPDATE SET next_offset = excluded.next_offset,
-                  max_event_time_ms = greatest(source_offsets.max_event_time_ms, excluded.max_event_time_ms),
-                  updated_at = excluded.updated_at""",
-            [r.topic, r.partition, r.end, wm, now],
-        )
-    watermark = global_watermark_ms(query, d, topic, partitions)
-    if watermark is not None:
-        query(
-            f"""UPDATE engagement_window SET is_final = true, updated_at = {p}
-                  WHERE NOT is_final AND window_seconds = {p} AND {d.epoch_ms.format("window_end")} + {p} <= {p}""",
-            [now, window_seconds, allowed_lateness_seconds * 1000, watermark],
-        )
-        query(f"DELETE FROM dedup_event_ids WHERE event_time_ms < {p}", [watermark - dedup_retention_seconds * 1000])
-    placeholders = ", ".join([p] * 13)
-    query(
-        f"INSERT INTO batches VALUES ({placeholders})",
-        [
-            batch_id,
-            topic,
-            started_at.replace(tzinfo=None),
-            now,
-            out.consumed,
-            out.accepted,
-            len(out.duplicates),
-            len(out.late),
-            len(out.dead_letters),
-            out.windows.num_rows,
-            _ts(watermark) if watermark is not None else None,
-            pipeline_seconds,
-            time.perf_counter() - t0,
-        ],
-    )
-
-
-def sync_brands(query, d: Dialect, catalog) -> None:
-    """The brand dimension follows the catalog (names, sectors and roles can change; ids do not)."""
-    p = d.param
-    for b in catalog.brands:
-        query(
-            f"""INSERT INTO brand_dim VALUES ({p}, {p}, {p}, {p}) ON CONFLICT (brand) DO UPDATE SET
-                  name = excluded.name, sector = excluded.sector, role = excluded.role""",
-            [b.id, b.name, b.sector, b.role],
-        )
-
-
 def is_postgres(location: str) -> bool:
     return location.startswith(("postgresql://", "postgres://"))
 
@@ -386,58 +263,3 @@ def open_warehouse(location: str):
 
         return PostgresWarehouse(location)
     return DuckDBWarehouse(location)
-
-
-def window_rows_to_arrow(rows: list[WindowRow]) -> pa.Table:
-    """Window deltas -> columns (keys as in WindowKey, totals as in WindowTotals)."""
-    return pa.table(
-        {
-            "ws": pa.array([r.key.window_start_ms for r in rows], pa.int64()),
-            "brand": pa.array([r.key.brand for r in rows], pa.string()),
-            "platform": pa.array([r.key.platform for r in rows], pa.string()),
-            "event_type": pa.array([r.key.event_type for r in rows], pa.string()),
-            "lang": pa.array([r.key.lang for r in rows], pa.string()),
-            "events": pa.array([r.totals.events for r in rows], pa.int64()),
-            "points": pa.array([r.totals.engagement_points for r in rows], pa.int64()),
-            "reach": pa.array([r.totals.reach for r in rows], pa.int64()),
-            "impressions": pa.array([r.totals.impressions for r in rows], pa.int64()),
-        }
-    )
-
-
-def events_to_arrow(events: list[dict]) -> pa.Table:
-    """Accepted, enriched, scored events -> the columns of ``fact_events`` (built where the
-    events are, so the driver receives Arrow instead of unpickling dicts)."""
-    authors = [e["author"] for e in events]
-    return pa.table(
-        {
-            "event_id": pa.array([e["event_id"] for e in events], pa.string()),
-            "event_time": pa.array([e["event_time"] for e in events], pa.timestamp("ms")),
-            "ingest_time": pa.array([e["ingest_time"] for e in events], pa.timestamp("ms")),
-            "platform": pa.array([e["platform"] for e in events], pa.string()),
-            "event_type": pa.array([e["event_type"] for e in events], pa.string()),
-            "reaction_kind": pa.array([e["reaction_kind"] for e in events], pa.string()),
-            "review_rating": pa.array([e["review_rating"] for e in events], pa.int32()),
-            "author_id": pa.array([a["id"] for a in authors], pa.string()),
-            "author_handle": pa.array([a["handle"] for a in authors], pa.string()),
-            "author_follower_count": pa.array([a["follower_count"] for a in authors], pa.int64()),
-            "author_is_brand_account": pa.array([a["is_brand_account"] for a in authors], pa.bool_()),
-            "text": pa.array([e["text"] for e in events], pa.string()),
-            "thread_id": pa.array([e["thread_id"] for e in events], pa.string()),
-            "parent_id": pa.array([e["parent_id"] for e in events], pa.string()),
-            "channel_owner": pa.array([e["channel_owner"] for e in events], pa.string()),
-            "device": pa.array([e["device"] for e in events], pa.string()),
-            "lang": pa.array([e["lang"] for e in events], pa.string()),
-            "brands": pa.array([e["brands"] for e in events], pa.list_(pa.string())),
-            "engagement_points": pa.array([e["engagement_points"] for e in events], pa.int32()),
-            "reach": pa.array([e["reach"] for e in events], pa.int64()),
-            "topic": pa.array([e["kafka_topic"] for e in events], pa.string()),
-            "kafka_partition": pa.array([e["kafka_partition"] for e in events], pa.int32()),
-            "kafka_offset": pa.array([e["kafka_offset"] for e in events], pa.int64()),
-            "kafka_timestamp": pa.array([e["kafka_timestamp"] for e in events], pa.timestamp("ms")),
-        }
-    )
-
-
-def _ts(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).replace(tzinfo=None)

@@ -107,3 +107,55 @@ def examples_from_rows(rows: list[dict[str, str]], head: str, source: str) -> li
     return [
         Example(r["lang"].strip(), r["text"], normalise_label(head, r[head]), source) for r in rows if r.get(head, "").strip() and r["text"]
     ]
+
+
+# The research sets (relative to the data directory, ``../shared/data`` beside the clone).
+RESEARCH_TRAIN: dict[tuple[str, str], tuple[str, ...]] = {
+    ("en", "sentiment"): ("sentiment/tweeteval_en_train.tsv", "sentiment/xlmt_en_train.tsv"),
+    ("it", "sentiment"): ("sentiment/sentipolc16_it_train.tsv", "sentiment/xlmt_it_train.tsv"),
+    ("en", "emotion"): ("emotion/tweeteval_en_train.tsv",),
+    ("it", "emotion"): ("emotion/multiemotions_it_train.tsv",),
+    ("en", "offensive"): ("offensive/tweeteval_en_train.tsv",),
+    ("it", "offensive"): ("offensive/hodi_it_train.tsv", "offensive/haspeede3_it_train.tsv"),
+}
+RESEARCH_VAL: dict[tuple[str, str], tuple[str, ...]] = {
+    ("en", "sentiment"): ("sentiment/xlmt_en_val.tsv",),
+    ("it", "sentiment"): ("sentiment/xlmt_it_val.tsv",),
+    ("en", "emotion"): ("emotion/tweeteval_en_val.tsv",),
+    ("it", "emotion"): ("emotion/multiemotions_it_val.tsv",),
+    ("en", "offensive"): ("offensive/tweeteval_en_val.tsv",),
+    ("it", "offensive"): ("offensive/hodi_it_val.tsv", "offensive/haspeede3_it_val.tsv"),
+}
+DOMAIN_SOURCE = "domain"
+
+# Provenance and terms, summarised from the data cards in ``../shared/data/*/README.md``.
+_RESEARCH_ONLY = "Research-only: train and evaluate, do not ship or republish the texts."
+DATA_TERMS = {
+    "sentiment/tweeteval_en": "SemEval-2017 Task 4A English training collection (2013-2016 Twitter sets; = TweetEval sentiment "
+    "train), Rosenthal et al. 2017. Released by the SemEval organisers for research; the original datasets' terms and "
+    "Twitter's rules apply. " + _RESEARCH_ONLY,
+    "sentiment/xlmt_en": "XLM-T / UMSAB English (cardiffnlp/xlm-t, from SemEval-2017 Task 4A), Barbieri et al. LREC 2022. "
+    "Original datasets' licences and Twitter's rules apply. " + _RESEARCH_ONLY,
+    "sentiment/xlmt_it": "XLM-T / UMSAB Italian (from SENTIPOLC 2016), Barbieri et al. LREC 2022. Non-commercial (SENTIPOLC). "
+    + _RESEARCH_ONLY,
+    "sentiment/sentipolc16_it": "SENTIPOLC 2016 training set (EVALITA 2016), Barbieri et al. 2016. Non-commercial research data "
+    "(a redistribution labels it CC BY-NC-SA 4.0). " + _RESEARCH_ONLY,
+    "emotion/tweeteval_en": "TweetEval emotion (SemEval-2018 Task 1, Affect in Tweets), Barbieri et al. 2020; Mohammad et al. "
+    "2018. Restrictions of the original task and Twitter apply. " + _RESEARCH_ONLY,
+    "emotion/multiemotions_it": "MultiEmotions-It (YouTube/Facebook comments), Sprugnoli, CLiC-it 2020. CC BY-NC-SA 4.0 "
+    "(non-commercial, attribution, share-alike). " + _RESEARCH_ONLY,
+    "offensive/tweeteval_en": "TweetEval offensive (OLID / OffensEval 2019), Zampieri et al. 2019. Restrictions of the "
+    "original task and Twitter apply. " + _RESEARCH_ONLY,
+    "offensive/hodi_it": "HODI @ EVALITA 2023 subtask A (homotransphobia), Nozza et al. 2023. CC BY-NC-SA 4.0, official "
+    "access form-gated. " + _RESEARCH_ONLY,
+    "offensive/haspeede3_it": "HaSpeeDe 3 @ EVALITA 2023 (PolicyCorpusXL, political hate). No license stated, official "
+    "access form-gated. " + _RESEARCH_ONLY,
+    DOMAIN_SOURCE: "Ascolto domain posts (tests/data/domain_posts.tsv): written for the project, fictional brands, "
+    "Apache-2.0. Trained on the rows outside the fixed held-out split.",
+}
+
+
+def terms_of(relative_path: str) -> str:
+    """The data-card summary for a research file (``sentiment/xlmt_it_train.tsv``), or a note for others."""
+    key = relative_path.rsplit("_", 1)[0] if relative_path.endswith(("_train.tsv", "_val.tsv")) else relative_path
+    return DATA_TERMS.get(key, "Provided by the team that trained this model; check its terms before shipping.")

@@ -66,3 +66,29 @@ EMOJI_NEGATIVE = frozenset(
 )
 EMOTICONS_POSITIVE = (":-)", ":)", ":-D", ":D", "=)", ";-)", ";)", ":P", ":-P", "<3", "xD", "XD", "^^", "^_^", ":]")
 EMOTICONS_NEGATIVE = (">:(", ":-(", ":(", ":'(", ":/", ":-/", ":|", ":@", "D:", ":S", "-_-", "</3", ":[")
+
+# Intent cues: words that ask, buy or leave (general usage, not taken from any data set).
+QUESTION_WORDS = {
+    "it": frozenset("come quando perché perche dove chi quale quali quanto quanta quanti cosa qualcuno sapete sai potete possibile".split()),
+    "en": frozenset("how when why where who which what anyone anybody does do can could is are any".split()),
+}
+PURCHASE = {
+    "it": frozenset(
+        """comprare compro comprato acquistare acquisto acquistato ordinare ordino ordinato abbonarmi abbonamento
+        attivare attivo attivazione prendere prendo provare provo passare conviene offerta prezzo preventivo""".split()
+    ),
+    "en": frozenset(
+        """buy buying bought purchase purchasing order ordering subscribe subscribing upgrade upgrading try trying
+        considering thinking plan plans deal offer price quote worth signup""".split()
+    ),
+}
+CHURN = {
+    "it": frozenset(
+        """disdetta disdire disdico disdetto recesso cambio cambiare cambierò cambiero passo lascio lasciare addio
+        migro migrare migrazione basta chiudo chiudere cancello cancellare ultima ultimo mai più""".split()
+    ),
+    "en": frozenset(
+        """cancel cancelling canceling cancelled switching switch switched leaving leave left goodbye moving unsubscribe
+        terminate terminating quit quitting done last competitor elsewhere""".split()
+    ),
+}

@@ -28,9 +28,9 @@ from pipelines.catalog import load_catalog  # noqa: E402
 from pipelines.config import JobConfig  # noqa: E402
 from pipelines.driver import EmbeddedDriver  # noqa: E402
 from pipelines.generator import GeneratorConfig, generate_stream  # noqa: E402
+from pipelines.io.batch import events_to_arrow  # noqa: E402
 from pipelines.io.broker import EmbeddedBroker, create_topics  # noqa: E402
 from pipelines.io.kafka import KafkaSettings, RangeReader, publish  # noqa: E402
-from pipelines.io.warehouse import events_to_arrow  # noqa: E402
 from pipelines.model import KafkaRecord, RecordChunk  # noqa: E402
 from pipelines.transforms.aggregate import pre_aggregate  # noqa: E402
 from pipelines.transforms.decode import decode_record  # noqa: E402

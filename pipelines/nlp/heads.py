@@ -1,0 +1,145 @@
+"""Trained linear heads: their storage, calibrated probabilities and decisions.
+
+A head is a linear model over ``Featuriser`` columns: decision scores ``X @ coef + intercept``
+(one column per class, one for a binary head, one per label for a multi-label head), turned
+into probabilities by a calibration fitted on out-of-fold training scores:
+
+- ``multiclass`` (sentiment, English emotion, intent): ``softmax(scale * scores)``; the label is
+  the arg-max (temperature scaling keeps the trained decision rule).
+- ``binary`` (offensive): ``sigmoid(scale * score + offset)``; the label is the positive class
+  when its probability reaches ``threshold``.
+- ``multilabel`` (Italian emotion): a sigmoid per label; the labels whose probability reaches
+  their threshold, ``none`` when no label does.
+
+Saved as ``<head>.npz`` (only the rows of ``coef`` that are not zero, weights as float16) next to
+its model card ``<head>.json``. ``HeadStack`` stacks every head of a language into one dense
+matrix so that scoring a batch is one sparse-dense product.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+KINDS = ("multiclass", "binary", "multilabel")
+NONE_LABEL = "none"
+
+
+@dataclass
+class LinearHead:
+    name: str
+    lang: str
+    kind: str
+    classes: tuple[str, ...]  # binary: (negative, positive); multilabel: the labels
+    coef: np.ndarray  # (n_columns, k) float32
+    intercept: np.ndarray  # (k,)
+    scale: np.ndarray  # (k,)
+    offset: np.ndarray  # (k,)
+    threshold: np.ndarray  # (k,) binary and multilabel; unused for multiclass
+    features: dict = field(default_factory=dict)  # FeatureConfig.to_dict() it was trained with
+
+    @property
+    def width(self) -> int:
+        return self.coef.shape[1]
+
+    def probabilities(self, scores: np.ndarray) -> np.ndarray:
+        """Decision scores (n, k) -> probabilities (n, k); binary: of the positive class."""
+        z = scores * self.scale + self.offset
+        if self.kind == "multiclass":
+            z = z - z.max(axis=1, keepdims=True)
+            e = np.exp(z)
+            return e / e.sum(axis=1, keepdims=True)
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def decide(self, probs: np.ndarray) -> list:
+        """Probabilities -> one label per row (multilabel: a tuple of labels, possibly empty)."""
+        if self.kind == "multiclass":
+            return [self.classes[i] for i in probs.argmax(axis=1)]
+        if self.kind == "binary":
+            return [self.classes[1] if p >= self.threshold[0] else self.classes[0] for p in probs[:, 0]]
+        hits = probs >= self.threshold
+        return [tuple(self.classes[j] for j in np.flatnonzero(row)) for row in hits]
+
+    def outputs(self, scores: np.ndarray) -> list[dict]:
+        """Per row: ``{"label": ..., "probs": {class: p}}`` (+ ``"labels"`` for a multi-label head)."""
+        probs = self.probabilities(scores)
+        labels = self.decide(probs)
+        out = []
+        for row, label in zip(probs.tolist(), labels):
+            if self.kind == "binary":
+                out.append({"label": label, "probs": {self.classes[0]: 1.0 - row[0], self.classes[1]: row[0]}})
+            elif self.kind == "multilabel":
+                top = max(label, key=lambda c: row[self.classes.index(c)]) if label else NONE_LABEL
+                out.append({"label": top, "labels": list(label), "probs": dict(zip(self.classes, row))})
+            else:
+                out.append({"label": label, "probs": dict(zip(self.classes, row))})
+        return out
+
+    def save(self, path: Path) -> None:
+        rows = np.flatnonzero(np.any(self.coef != 0, axis=1)).astype(np.int32)
+        meta = {"name": self.name, "lang": self.lang, "kind": self.kind, "classes": list(self.classes), "features": self.features}
+        np.savez_compressed(
+            path,
+            rows=rows,
+            values=self.coef[rows].astype(np.float16),
+            n_columns=np.int64(self.coef.shape[0]),
+            intercept=self.intercept.astype(np.float32),
+            scale=self.scale.astype(np.float32),
+            offset=self.offset.astype(np.float32),
+            threshold=self.threshold.astype(np.float32),
+            meta=np.array(json.dumps(meta)),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> LinearHead:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            coef = np.zeros((int(z["n_columns"]), z["values"].shape[1]), dtype=np.float32)
+            coef[z["rows"]] = z["values"]
+            return cls(
+                name=meta["name"],
+                lang=meta["lang"],
+                kind=meta["kind"],
+                classes=tuple(meta["classes"]),
+                coef=coef,
+                intercept=z["intercept"],
+                scale=z["scale"],
+                offset=z["offset"],
+                threshold=z["threshold"],
+                features=meta["features"],
+            )
+
+
+class HeadStack:
+    """Every head of one language behind one product: ``scores(X)`` -> {head name: (n, k) scores}."""
+
+    def __init__(self, heads: list[LinearHead]):
+        if not heads:
+            raise ValueError("a HeadStack needs at least one head")
+        configs = {json.dumps(h.features, sort_keys=True) for h in heads}
+        if len(configs) > 1:
+            raise ValueError(f"heads of one language were trained on different featurisations: {sorted(configs)}")
+        self.heads = heads
+        self._weights = np.hstack([h.coef for h in heads]).astype(np.float32)
+        for h in heads:
+            h.coef = np.zeros((0, h.width), dtype=np.float32)  # the stack owns the weights (memory once)
+        self._bias = np.concatenate([h.intercept for h in heads]).astype(np.float32)
+        self._splits = np.cumsum([h.width for h in heads])[:-1]
+
+    @property
+    def features(self) -> dict:
+        return self.heads[0].features
+
+    def weights_of(self, name: str) -> np.ndarray:
+        """(n_columns, k) view of one head's weights (for explanations)."""
+        i = [h.name for h in self.heads].index(name)
+        start = 0 if i == 0 else self._splits[i - 1]
+        return self._weights[:, start : start + self.heads[i].width]
+
+    def scores(self, x: sp.csr_matrix) -> dict[str, np.ndarray]:
+        s = np.asarray(x @ self._weights) + self._bias
+        return {h.name: part for h, part in zip(self.heads, np.split(s, self._splits, axis=1))}
