@@ -264,6 +264,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    warehouse = open_warehouse(job.warehouse)  # before the endpoint: a bad --warehouse fails first, alone
     metrics = PipelineMetrics()
     if job.metrics_port:
         try:
@@ -271,7 +272,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise ConfigError(f"--metrics-port {job.metrics_port}: cannot listen ({exc.strerror}); pick another port or 0") from None
         log.info("metrics at http://%s:%d/metrics", job.metrics_addr, job.metrics_port)
-    warehouse = open_warehouse(job.warehouse)
     driver = EmbeddedDriver(job, catalog, warehouse, metrics)
 
     def on_batch(r) -> None:
@@ -310,10 +310,11 @@ def cmd_broker(args: argparse.Namespace) -> int:
         create_topics(broker.bootstrap_servers, {args.topic: args.partitions})
         print(f"Tansu broker on {broker.bootstrap_servers}, topic {args.topic} ({args.partitions} partitions). Ctrl-C to stop.", flush=True)
         stop = threading.Event()
+        # Both set explicitly: a shell starts background jobs with SIGINT ignored, and Python then
+        # installs no KeyboardInterrupt handler of its own.
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        while not stop.wait(0.5):
             pass
     return 0
 

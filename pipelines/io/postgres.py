@@ -84,7 +84,7 @@ class PostgresWarehouse:
         try:
             self.con = psycopg.connect(dsn, autocommit=True)
         except psycopg.OperationalError as exc:
-            raise WarehouseError(f"cannot connect to the PostgreSQL warehouse: {str(exc).strip()}") from None
+            raise WarehouseError(f"cannot connect to the PostgreSQL warehouse: {' '.join(str(exc).split())}") from None
         with self.con.transaction():
             self.con.execute("SELECT pg_advisory_xact_lock(4242)")  # two pipelines creating the schema at once
             self.con.execute((SCHEMA_DIR / "warehouse" / "postgres.sql").read_text())
