@@ -18,7 +18,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["pipelines", "pipelines.*", "schemas"]),
     package_data={
-        "pipelines": ["data/*.yaml"],
+        "pipelines": ["data/*.yaml", "nlp/models/*/*.json", "nlp/models/*/*.npz", "nlp/models/*.md"],
         "schemas": ["registry.json", "*/*.avsc", "warehouse/*.sql"],
     },
     install_requires=[
@@ -34,6 +34,7 @@ setup(
         "rich>=13",
         "PyYAML>=6",
         "spacy==3.8.18",
+        "scikit-learn==1.9.1",  # the enrichment classifiers (pipelines/nlp), trained and loaded offline
     ],
     extras_require={
         "fast": ["confluent-kafka==2.16.1"],  # --kafka-client confluent

@@ -82,16 +82,20 @@ def throughput(models_dir: Path, texts_by_lang: dict[str, list[str]], repeats: i
     for lang, texts in texts_by_lang.items():
         featuriser = scorer.featuriser(lang)
         scorer.score(texts[:100], [lang] * 100)  # load and warm up
-        f = min(_timed(lambda: featuriser.transform(texts, lang)) for _ in range(repeats))
-        s = min(_timed(lambda: scorer.score(texts, [lang] * len(texts))) for _ in range(repeats))
+        f = _best_of(repeats, featuriser.transform, texts, lang)
+        s = _best_of(repeats, scorer.score, texts, [lang] * len(texts))
         out[lang] = {"posts": len(texts), "featurise_posts_per_s": len(texts) / f, "all_heads_posts_per_s": len(texts) / s}
     return out
 
 
-def _timed(fn) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
+def _best_of(repeats: int, fn, *args) -> float:
+    """Shortest wall time of ``fn(*args)`` over ``repeats`` runs, in seconds."""
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn(*args)
+        best = min(best, time.perf_counter() - t)
+    return best
 
 
 def validation_texts(data_dir: Path) -> dict[str, list[str]]:

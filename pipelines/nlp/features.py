@@ -31,14 +31,47 @@ import scipy.sparse as sp
 
 from pipelines.nlp import lexicon as lx
 from pipelines.nlp.hashing import assemble, bigrams, char_ngrams, hash_strings
+from pipelines.nlp.lexicon import (
+    ASK,
+    BUY,
+    CLAUSE_END,
+    CONTRAST,
+    EMOJI_NEG,
+    EMOJI_POS,
+    INTENSIFIER,
+    LEAVE,
+    MARK,
+    NEGATIVE,
+    NEGATOR,
+    PLAIN,
+    POSITIVE,
+    token_kind,
+)
 
 FEATURES_VERSION = "features-v1"
 CUES = (
-    "lex_pos", "lex_neg", "lex_pos_after_contrast", "lex_neg_after_contrast", "lex_negated",
-    "emoji_pos", "emoji_neg", "negations", "contrast", "intensifiers", "elongation", "caps_ratio",
-    "question_words", "purchase_cues", "churn_cues",
-    "elongation", "caps_ratio", "exclamations", "questions", "urls", "handles", "hashtags", "length",
-)  # fmt: skip
+    "lex_pos",
+    "lex_neg",
+    "lex_pos_after_contrast",
+    "lex_neg_after_contrast",
+    "lex_negated",
+    "emoji_pos",
+    "emoji_neg",
+    "negations",
+    "contrast",
+    "intensifiers",
+    "question_words",
+    "purchase_cues",
+    "churn_cues",
+    "elongation",
+    "caps_ratio",
+    "exclamations",
+    "questions",
+    "urls",
+    "handles",
+    "hashtags",
+    "length",
+)
 _CUE_CAPS = np.array([3, 3, 2, 2, 2, 3, 3, 2, 1, 2, 2, 2, 2, 1, 1, 3, 2, 1, 3, 3, 40], dtype=np.float32)
 _N_COUNTED = 13  # cues counted by ``analyse``; the rest come from normalisation
 
@@ -122,68 +155,9 @@ def normalise(text: str, maybe_elongated: bool = True) -> tuple[str, str, tuple[
     return " ".join(text.split()), cased, (urls, handles, hashtags, min(elongated, 1))
 
 
-PLAIN, NEGATOR, CONTRAST, INTENSIFIER, POSITIVE, NEGATIVE, EMOJI_POS, EMOJI_NEG, CLAUSE_END, MARK, ASK, BUY, LEAVE = range(13)
-_kinds: dict[str, dict[str, int]] = {"it": {}, "en": {}}
-
-
-def token_kind(t: str, lang: str) -> int:
-    """What a token is for the cues (cached per language, bounded)."""
-    kinds = _kinds[lang]
-    k = kinds.get(t)
-    if k is None:
-        k = _token_kind(t, lang)
-        if len(kinds) > 500_000:
-            kinds.clear()
-        kinds[t] = k
-    return k
-
-
-def _token_kind(t: str, lang: str) -> int:
-    if t in "!?":
-        return MARK
-    if t in ".,;:":
-        return CLAUSE_END
-    if t in lx.EMOJI_POSITIVE or t == "_epos_":
-        return EMOJI_POS
-    if t in lx.EMOJI_NEGATIVE or t == "_eneg_":
-        return EMOJI_NEG
-    if t in lx.NEGATORS[lang] or (lang == "en" and t.endswith("n't")):
-        return NEGATOR
-    if t in lx.CONTRAST[lang]:
-        return CONTRAST
-    if t in lx.INTENSIFIERS[lang]:
-        return INTENSIFIER
-    if t in lx.QUESTION_WORDS[lang]:
-        return ASK
-    if t in lx.PURCHASE[lang]:
-        return BUY
-    if t in lx.CHURN[lang]:
-        return LEAVE
-    p = polarity(t, lang)
-    return POSITIVE if p > 0 else NEGATIVE if p < 0 else PLAIN
-
-
-def polarity(token: str, lang: str) -> int:
-    """+1, -1 or 0 from the lexicon; Italian also tries the stem; elongated words their short form."""
-    pos, neg = lx.POSITIVE[lang], lx.NEGATIVE[lang]
-    for t in (token, token[:-1]) if len(token) > 2 and token[-1] == token[-2] else (token,):
-        if t in pos:
-            return 1
-        if t in neg:
-            return -1
-        if lang == "it" and len(t) > 3 and t[-1] in "aeiou":
-            if t[:-1] in pos:
-                return 1
-            if t[:-1] in neg:
-                return -1
-        if lang == "en" and len(t) > 4 and t[-1] == "s" and t[:-1] in pos | neg:
-            return 1 if t[:-1] in pos else -1
-    return 0
-
-
 def analyse(norm: str, lang: str, negation_window: int = 3) -> tuple[list[str], list[str], list[float], list[str]]:
     """Normalised text -> (unigram features, the word sequence for bigrams, the first 13 cue counts of CUES, readable hits)."""
-    kinds = _kinds[lang]
+    kinds = lx.KINDS[lang]
     feats: list[str] = []
     words: list[str] = []
     hits: list[str] = []
@@ -202,9 +176,11 @@ def analyse(norm: str, lang: str, negation_window: int = 3) -> tuple[list[str], 
             boost = False
             continue
         if k == CLAUSE_END or k == MARK:
-            scope = 0
+            scope = 0  # punctuation ends a negation scope; a sentence end also ends the contrast clause
             if k == MARK:
                 feats.append(t)
+            if t != "," and t != ";" and t != ":":
+                after = False
             continue
         words.append(t)
         if k == NEGATOR or k == CONTRAST or k == INTENSIFIER:

@@ -62,8 +62,8 @@ def hash_strings(strings: list[str], bits: int, salt: int = 0) -> np.ndarray:
 
 def bigram_column(a: str, b: str, bits: int) -> int:
     """Column of the word bigram (a, b), as ``bigrams`` computes it."""
-    ca, cb = string_codes([a, b])
-    return int(mix(ca * _BIGRAM + cb, _BIGRAM_SALT, bits))
+    codes = string_codes([a, b])
+    return int(mix(codes[:1] * _BIGRAM + codes[1:], _BIGRAM_SALT, bits)[0])
 
 
 def bigrams(words: list[str], lengths: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:

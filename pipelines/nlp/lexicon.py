@@ -15,7 +15,7 @@ NEGATORS = {
         werent wont wouldnt couldnt shouldnt havent hasnt hadnt aint""".split()
     ),
 }
-CONTRAST = {
+CONTRAST_WORDS = {
     "it": frozenset("ma però pero invece tuttavia eppure comunque peccato".split()),
     "en": frozenset("but however though although nevertheless yet except".split()),
 }
@@ -54,8 +54,8 @@ _EN_NEG = """bad worse worst awful terrible horrible poor hate hated hates disap
     unreliable problem problems issue issues error errors bug buggy crash crashed crashes stuck
     sad sorry unfortunately wrong missing lost waiting waste wasted refund cancel cancelled
     sick tired stupid dumb shame shameful nightmare mess garbage trash crap sucks suck""".split()
-POSITIVE = {"it": frozenset(_IT_POS), "en": frozenset(_EN_POS)}
-NEGATIVE = {"it": frozenset(_IT_NEG), "en": frozenset(_EN_NEG)}
+POSITIVE_WORDS = {"it": frozenset(_IT_POS), "en": frozenset(_EN_POS)}
+NEGATIVE_WORDS = {"it": frozenset(_IT_NEG), "en": frozenset(_EN_NEG)}
 
 # Emoji and emoticons. Emoticons are matched on the raw text before tokenisation.
 EMOJI_POSITIVE = frozenset(
@@ -69,7 +69,9 @@ EMOTICONS_NEGATIVE = (">:(", ":-(", ":(", ":'(", ":/", ":-/", ":|", ":@", "D:", 
 
 # Intent cues: words that ask, buy or leave (general usage, not taken from any data set).
 QUESTION_WORDS = {
-    "it": frozenset("come quando perché perche dove chi quale quali quanto quanta quanti cosa qualcuno sapete sai potete possibile".split()),
+    "it": frozenset(
+        "come quando perché perche dove chi quale quali quanto quanta quanti cosa qualcuno sapete sai potete possibile".split()
+    ),
     "en": frozenset("how when why where who which what anyone anybody does do can could is are any".split()),
 }
 PURCHASE = {
@@ -92,3 +94,62 @@ CHURN = {
         terminate terminating quit quitting done last competitor elsewhere""".split()
     ),
 }
+
+# Token kinds, for the cues of ``pipelines.nlp.features.analyse``.
+PLAIN, NEGATOR, CONTRAST, INTENSIFIER, POSITIVE, NEGATIVE, EMOJI_POS, EMOJI_NEG, CLAUSE_END, MARK, ASK, BUY, LEAVE = range(13)
+KINDS: dict[str, dict[str, int]] = {"it": {}, "en": {}}  # token -> kind, filled on first sight
+
+
+def token_kind(t: str, lang: str) -> int:
+    """What a token is for the cues (cached per language, bounded)."""
+    kinds = KINDS[lang]
+    k = kinds.get(t)
+    if k is None:
+        k = _token_kind(t, lang)
+        if len(kinds) > 500_000:
+            kinds.clear()
+        kinds[t] = k
+    return k
+
+
+def _token_kind(t: str, lang: str) -> int:
+    if t in "!?":
+        return MARK
+    if t in ".,;:":
+        return CLAUSE_END
+    if t in EMOJI_POSITIVE or t == "_epos_":
+        return EMOJI_POS
+    if t in EMOJI_NEGATIVE or t == "_eneg_":
+        return EMOJI_NEG
+    if t in NEGATORS[lang] or (lang == "en" and t.endswith("n't")):
+        return NEGATOR
+    if t in CONTRAST_WORDS[lang]:
+        return CONTRAST
+    if t in INTENSIFIERS[lang]:
+        return INTENSIFIER
+    if t in QUESTION_WORDS[lang]:
+        return ASK
+    if t in PURCHASE[lang]:
+        return BUY
+    if t in CHURN[lang]:
+        return LEAVE
+    p = polarity(t, lang)
+    return POSITIVE if p > 0 else NEGATIVE if p < 0 else PLAIN
+
+
+def polarity(token: str, lang: str) -> int:
+    """+1, -1 or 0 from the lexicon; Italian also tries the stem; elongated words their short form."""
+    pos, neg = POSITIVE_WORDS[lang], NEGATIVE_WORDS[lang]
+    for t in (token, token[:-1]) if len(token) > 2 and token[-1] == token[-2] else (token,):
+        if t in pos:
+            return 1
+        if t in neg:
+            return -1
+        if lang == "it" and len(t) > 3 and t[-1] in "aeiou":
+            if t[:-1] in pos:
+                return 1
+            if t[:-1] in neg:
+                return -1
+        if lang == "en" and len(t) > 4 and t[-1] == "s" and t[:-1] in pos | neg:
+            return 1 if t[:-1] in pos else -1
+    return 0

@@ -19,13 +19,17 @@ def multiclass_metrics(gold: list[str], pred: list[str], classes: tuple[str, ...
         "n": len(g),
         "macro_f1": round(f1, 4),
         "accuracy": round(float(accuracy_score(g, p)), 4),
-        "macro_f1_ci95": _bootstrap(lambda idx: f1_score(g[idx], p[idx], labels=labels, average="macro", zero_division=0), len(g), bootstrap, seed),
+        "macro_f1_ci95": _bootstrap(
+            lambda idx: f1_score(g[idx], p[idx], labels=labels, average="macro", zero_division=0), len(g), bootstrap, seed
+        ),
         "per_class_f1": dict(zip(labels, np.round(f1_score(g, p, labels=labels, average=None, zero_division=0), 4).tolist())),
         "confusion": {"labels": labels, "matrix": confusion_matrix(g, p, labels=labels).tolist()},  # rows gold, columns predicted
     }
 
 
-def multilabel_metrics(gold: list[tuple[str, ...]], pred: list[tuple[str, ...]], classes: tuple[str, ...], bootstrap: int = 1000, seed: int = 7) -> dict:
+def multilabel_metrics(
+    gold: list[tuple[str, ...]], pred: list[tuple[str, ...]], classes: tuple[str, ...], bootstrap: int = 1000, seed: int = 7
+) -> dict:
     labels = list(classes)
     g = np.array([[c in row for c in labels] for row in gold], dtype=bool).reshape(len(gold), len(labels))
     p = np.array([[c in row for c in labels] for row in pred], dtype=bool).reshape(len(pred), len(labels))

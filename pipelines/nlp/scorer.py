@@ -1,0 +1,144 @@
+"""Scorers: the pluggable interface of the enrichment classifiers, and the default offline one.
+
+``Scorer`` is the contract the pipeline depends on: a batch of texts with their languages in,
+one dict per text out, in the same order::
+
+    {"sentiment": {"label": "neg", "probs": {"neg": 0.81, "neu": 0.12, "pos": 0.07}},
+     "emotion":   {"label": "anger", "probs": {...}},          # Italian: also "labels": [...]
+     "offensive": {"label": "not", "probs": {"not": 0.97, "offensive": 0.03}},
+     "intent":    {"label": "complaint", "probs": {...}}}
+
+A language without models (``unknown``, or one we do not ship) gets ``{"label": "unknown",
+"probs": {}}`` in every field: the post is still counted. Implementations must be batch-oriented
+(score a whole list at once), deterministic, and must not use the network.
+
+``LinearScorer`` is the default: the heads shipped in ``pipelines/nlp/models/<lang>/``, loaded
+lazily on the first text of each language; ``default_scorer()`` shares one per process.
+``load_scorer("package.module:factory")`` plugs in a team's own implementation (for example a
+locally served transformer) from configuration.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections import defaultdict
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from pipelines.nlp.features import FeatureConfig, Featuriser
+from pipelines.nlp.heads import HeadStack, LinearHead
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+FIELDS = ("sentiment", "emotion", "offensive", "intent")
+UNKNOWN = "unknown"
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    def score(self, texts: list[str], langs: list[str]) -> list[dict]:
+        """One dict per text, in order: field -> {"label": str, "probs": {label: float}}."""
+        ...
+
+
+def unknown_fields() -> dict:
+    return {f: {"label": UNKNOWN, "probs": {}} for f in FIELDS}
+
+
+class ScorerError(RuntimeError):
+    """A scorer cannot be loaded (missing or inconsistent model files, a bad plug-in spec)."""
+
+
+class LinearScorer:
+    """The shipped linear heads: one featurisation and one sparse-dense product per language and batch."""
+
+    def __init__(self, models_dir: Path | None = None):
+        self.models_dir = Path(models_dir) if models_dir is not None else MODELS_DIR
+        self._stacks: dict[str, tuple[Featuriser, HeadStack] | None] = {}
+        self._lock = threading.Lock()
+
+    def _load(self, lang: str) -> tuple[Featuriser, HeadStack] | None:
+        loaded = self._stacks.get(lang, False)
+        if loaded is not False:
+            return loaded
+        with self._lock:
+            if lang not in self._stacks:
+                paths = sorted((self.models_dir / lang).glob("*.npz")) if lang.isalpha() else []
+                if not paths:
+                    self._stacks[lang] = None
+                else:
+                    try:
+                        stack = HeadStack([LinearHead.load(p) for p in paths])
+                    except (OSError, ValueError, KeyError) as exc:
+                        raise ScorerError(f"cannot load the {lang} models in {self.models_dir / lang}: {exc}") from exc
+                    config = FeatureConfig(**{k: v for k, v in stack.features.items() if k != "version"})
+                    self._stacks[lang] = (Featuriser(config), stack)
+            return self._stacks[lang]
+
+    def languages(self) -> list[str]:
+        return sorted(p.name for p in self.models_dir.iterdir() if p.is_dir() and any(p.glob("*.npz")))
+
+    def featuriser(self, lang: str) -> Featuriser:
+        loaded = self._load(lang)
+        if loaded is None:
+            raise ScorerError(f"no models for language {lang!r} in {self.models_dir}")
+        return loaded[0]
+
+    def stack(self, lang: str) -> HeadStack:
+        loaded = self._load(lang)
+        if loaded is None:
+            raise ScorerError(f"no models for language {lang!r} in {self.models_dir}")
+        return loaded[1]
+
+    def score(self, texts: list[str], langs: list[str]) -> list[dict]:
+        if len(texts) != len(langs):
+            raise ValueError(f"{len(texts)} texts but {len(langs)} languages")
+        out: list[dict] = [{}] * len(texts)
+        groups: dict[str, list[int]] = defaultdict(list)
+        for i, lang in enumerate(langs):
+            groups[lang].append(i)
+        for lang, idx in groups.items():
+            loaded = self._load(lang)
+            if loaded is None:
+                for i in idx:
+                    out[i] = unknown_fields()
+                continue
+            featuriser, stack = loaded
+            scores = stack.scores(featuriser.transform([texts[i] for i in idx], lang))
+            per_head = [(h.name, h.outputs(scores[h.name])) for h in stack.heads]
+            for j, i in enumerate(idx):
+                fields = {f: {"label": UNKNOWN, "probs": {}} for f in FIELDS}
+                fields.update({name: results[j] for name, results in per_head})
+                out[i] = fields
+        return out
+
+
+_default: LinearScorer | None = None
+_default_lock = threading.Lock()
+
+
+def default_scorer() -> LinearScorer:
+    """The shipped models, loaded once per process (each language on first use)."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = LinearScorer()
+    return _default
+
+
+def load_scorer(spec: str | None) -> Scorer:
+    """``None`` or ``"default"``: the shipped models; ``"module:attr"``: ``attr`` is a Scorer class or factory, called with no arguments."""
+    if spec in (None, "", "default"):
+        return default_scorer()
+    module_name, _, attr = spec.partition(":")
+    if not attr:
+        raise ScorerError(f"scorer {spec!r}: expected 'package.module:ClassOrFactory'")
+    try:
+        obj = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ScorerError(f"scorer {spec!r} cannot be imported: {exc}") from exc
+    scorer = obj()
+    if not isinstance(scorer, Scorer):
+        raise ScorerError(f"scorer {spec!r} has no score(texts, langs) method")
+    return scorer

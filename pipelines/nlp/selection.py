@@ -1,0 +1,110 @@
+"""Model selection helpers: classifier families, out-of-fold scores, macro-F1, calibration.
+
+Everything here sees training data only: cross-validation folds of the training rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from joblib import Parallel, delayed
+from scipy.optimize import minimize_scalar
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.metrics import f1_score
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.svm import LinearSVC
+
+from pipelines.nlp.nbsvm import NBSVMClassifier
+
+KIND = {"sentiment": "multiclass", "emotion": "multiclass", "offensive": "binary", "intent": "multiclass"}
+GRID = {
+    "svc": [0.1, 0.3, 1.0],  # C
+    "nb": [0.1, 0.3, 1.0],  # C of the NB-SVM
+    "sgd": [3e-5, 1e-4],  # alpha
+    "lr": [3.0, 10.0, 30.0],  # C
+}
+DOMAIN_WEIGHTS = (1.0, 3.0, 10.0, 30.0)
+
+
+def estimator(family: str, param: float, multilabel: bool, seed: int):
+    if family == "svc":
+        est = LinearSVC(C=param, class_weight="balanced")
+    elif family == "nb":
+        est = NBSVMClassifier(C=param)
+    elif family == "sgd":
+        est = SGDClassifier(loss="modified_huber", alpha=param, class_weight="balanced", max_iter=50, tol=None, random_state=seed)
+    elif family == "lr":
+        est = LogisticRegression(C=param, class_weight="balanced", max_iter=3000)
+    else:
+        raise ValueError(f"unknown classifier family {family!r}: expected svc, nb, sgd or lr")
+    return OneVsRestClassifier(est) if multilabel else est
+
+
+def _scores(est, x) -> np.ndarray:
+    s = est.decision_function(x)
+    return s.reshape(len(s), -1) if s.ndim == 1 else s
+
+
+def _fit_predict(est, x, y, w, train, test):
+    m = clone(est)
+    m.fit(x[train], y[train], **({} if w is None else {"sample_weight": w[train]}))
+    return test, _scores(m, x[test])
+
+
+def out_of_fold(est, x, y, folds: int, seed: int, jobs: int, weights=None, only=None) -> tuple[np.ndarray, np.ndarray]:
+    """(row indices scored, their out-of-fold scores); ``only``: rows that are split into folds (others always train)."""
+    rows = np.arange(x.shape[0]) if only is None else only
+    splitter = KFold(folds, shuffle=True, random_state=seed) if y.ndim == 2 else StratifiedKFold(folds, shuffle=True, random_state=seed)
+    always = np.setdiff1d(np.arange(x.shape[0]), rows)
+    jobs_out = Parallel(n_jobs=jobs)(
+        delayed(_fit_predict)(est, x, y, weights, np.concatenate([always, rows[tr]]), rows[te]) for tr, te in splitter.split(rows, y[rows])
+    )
+    idx = np.concatenate([t for t, _ in jobs_out])
+    return idx, np.vstack([s for _, s in jobs_out])
+
+
+def decide_raw(scores: np.ndarray, kind: str, classes) -> np.ndarray:
+    if kind == "multiclass":
+        return np.asarray(classes)[scores.argmax(axis=1)]
+    if kind == "binary":
+        return np.asarray(classes)[(scores[:, 0] > 0).astype(int)]
+    return scores > 0
+
+
+def macro_f1(y, scores, kind, classes) -> float:
+    return float(f1_score(y, decide_raw(scores, kind, classes), average="macro", zero_division=0))
+
+
+def calibrate(y, scores, kind: str, classes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(scale, offset, threshold) from out-of-fold scores, classes weighted equally."""
+    k = scores.shape[1]
+    if kind == "multiclass":
+        target = np.searchsorted(np.asarray(classes), y)
+        w = (len(y) / (k * np.bincount(target, minlength=k)))[target]
+
+        def nll(log_a: float) -> float:
+            z = scores * np.exp(log_a)
+            z = z - z.max(axis=1, keepdims=True)
+            logp = z[np.arange(len(y)), target] - np.log(np.exp(z).sum(axis=1))
+            return float(-(w * logp).sum() / w.sum())
+
+        a = float(np.exp(minimize_scalar(nll, bounds=(-5, 5), method="bounded").x))
+        return np.full(k, a), np.zeros(k), np.full(k, 0.5)
+    positive = (y == classes[1]).reshape(-1, 1) if kind == "binary" else y
+    scale, offset, threshold = np.ones(k), np.zeros(k), np.full(k, 0.5)
+    for j in range(k):
+        platt = LogisticRegression(C=1e4, class_weight="balanced").fit(scores[:, [j]], positive[:, j])
+        scale[j], offset[j] = platt.coef_[0, 0], platt.intercept_[0]
+        p = 1 / (1 + np.exp(-(scores[:, j] * scale[j] + offset[j])))
+        grid = np.round(np.arange(0.2, 0.81, 0.025), 3)
+        avg = "macro" if kind == "binary" else "binary"
+        f1s = [f1_score(positive[:, j], p >= t, average=avg, zero_division=0) for t in grid]
+        threshold[j] = grid[int(np.argmax(f1s))]
+    return scale, offset, threshold
+
+
+def coefficients(est, multilabel: bool) -> tuple[np.ndarray, np.ndarray]:
+    if multilabel:
+        return np.vstack([e.coef_ for e in est.estimators_]).T, np.concatenate([np.ravel(e.intercept_) for e in est.estimators_])
+    return est.coef_.T, np.ravel(est.intercept_)
