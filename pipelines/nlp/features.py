@@ -38,6 +38,7 @@ from pipelines.nlp.lexicon import (
     CONTRAST,
     EMOJI_NEG,
     EMOJI_POS,
+    INSULT,
     INTENSIFIER,
     LEAVE,
     MARK,
@@ -63,6 +64,7 @@ CUES = (
     "question_words",
     "purchase_cues",
     "churn_cues",
+    "insults",
     "elongation",
     "caps_ratio",
     "exclamations",
@@ -72,8 +74,8 @@ CUES = (
     "hashtags",
     "length",
 )
-_CUE_CAPS = np.array([3, 3, 2, 2, 2, 3, 3, 2, 1, 2, 2, 2, 2, 1, 1, 3, 2, 1, 3, 3, 40], dtype=np.float32)
-_N_COUNTED = 13  # cues counted by ``analyse``; the rest come from normalisation
+_CUE_CAPS = np.array([3, 3, 2, 2, 2, 3, 3, 2, 1, 2, 2, 2, 2, 2, 1, 1, 3, 2, 1, 3, 3, 40], dtype=np.float32)
+_N_COUNTED = 14  # cues counted by ``analyse``; the rest come from normalisation
 
 
 @dataclass(frozen=True)
@@ -156,12 +158,12 @@ def normalise(text: str, maybe_elongated: bool = True) -> tuple[str, str, tuple[
 
 
 def analyse(norm: str, lang: str, negation_window: int = 3) -> tuple[list[str], list[str], list[float], list[str]]:
-    """Normalised text -> (unigram features, the word sequence for bigrams, the first 13 cue counts of CUES, readable hits)."""
+    """Normalised text -> (unigram features, the word sequence for bigrams, the first 14 cue counts of CUES, readable hits)."""
     kinds = lx.KINDS[lang]
     feats: list[str] = []
     words: list[str] = []
     hits: list[str] = []
-    lp = ln = lpa = lna = lneg = ep = en = nneg = ncon = nint = nask = nbuy = nleave = 0.0
+    lp = ln = lpa = lna = lneg = ep = en = nneg = ncon = nint = nask = nbuy = nleave = nins = 0.0
     scope = 0
     after = boost = False
     for t in _TOKEN[lang].findall(norm):
@@ -204,7 +206,10 @@ def analyse(norm: str, lang: str, negation_window: int = 3) -> tuple[list[str], 
         elif k == ASK or k == BUY or k == LEAVE:
             nask, nbuy, nleave = nask + (k == ASK), nbuy + (k == BUY), nleave + (k == LEAVE)
             hits.append(f"{('question', 'purchase', 'churn')[k - ASK]}:{t}")
-        elif k == POSITIVE or k == NEGATIVE:
+        elif k == POSITIVE or k == NEGATIVE or k == INSULT:
+            if k == INSULT:
+                nins += 1
+                hits.append(f"insult:{t}")
             weight = 1.5 if boost else 1.0
             positive = (k == POSITIVE) != bool(scope)  # a negation flips the polarity
             lneg += bool(scope)
@@ -220,7 +225,7 @@ def analyse(norm: str, lang: str, negation_window: int = 3) -> tuple[list[str], 
             feats.append(f)
         if scope:
             scope -= 1
-    return feats, words, [lp, ln, lpa, lna, lneg, ep, en, nneg, ncon, nint, nask, nbuy, nleave], hits
+    return feats, words, [lp, ln, lpa, lna, lneg, ep, en, nneg, ncon, nint, nask, nbuy, nleave, nins], hits
 
 
 def elongation_candidates(texts: list[str]) -> np.ndarray:

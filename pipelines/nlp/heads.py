@@ -11,6 +11,14 @@ into probabilities by a calibration fitted on out-of-fold training scores:
 - ``multilabel`` (Italian emotion): a sigmoid per label; the labels whose probability reaches
   their threshold, ``none`` when no label does.
 
+Profiles. A head trained on research sets *and* the domain posts carries two weight sets:
+``general`` (what it learned for social posts at large) and ``brand`` = general + a
+domain-only delta learned by feature augmentation from the brand and customer-care posts.
+No single linear model served both distributions: on Italian sentiment, folding the delta in
+raised domain CV macro-F1 from 0.60 to 0.75 and lowered research CV from 0.64 to 0.60. The
+pipeline listens to brands, so ``brand`` is the default; ``general`` suits other streams.
+Heads without domain rows (emotion) or without research rows (intent) have one weight set.
+
 Saved as ``<head>.npz`` (only the rows of ``coef`` that are not zero, weights as float16) next to
 its model card ``<head>.json``. ``HeadStack`` stacks every head of a language into one dense
 matrix so that scoring a batch is one sparse-dense product.
@@ -26,6 +34,8 @@ import numpy as np
 import scipy.sparse as sp
 
 KINDS = ("multiclass", "binary", "multilabel")
+PROFILES = ("brand", "general")
+DEFAULT_PROFILE = "brand"
 NONE_LABEL = "none"
 
 
@@ -41,10 +51,19 @@ class LinearHead:
     offset: np.ndarray  # (k,)
     threshold: np.ndarray  # (k,) binary and multilabel; unused for multiclass
     features: dict = field(default_factory=dict)  # FeatureConfig.to_dict() it was trained with
+    domain_delta: np.ndarray | None = None  # (n_columns, k): brand profile = coef + domain_delta
 
     @property
     def width(self) -> int:
         return self.coef.shape[1]
+
+    def weights(self, profile: str = DEFAULT_PROFILE) -> np.ndarray:
+        """(n_columns, k) weights of a profile ('brand' or 'general')."""
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile {profile!r}: expected one of {', '.join(PROFILES)}")
+        if profile == "brand" and self.domain_delta is not None:
+            return self.coef + self.domain_delta
+        return self.coef
 
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
         """Decision scores (n, k) -> probabilities (n, k); binary: of the positive class."""
@@ -57,35 +76,41 @@ class LinearHead:
 
     def decide(self, probs: np.ndarray) -> list:
         """Probabilities -> one label per row (multilabel: a tuple of labels, possibly empty)."""
+        classes = self.classes
         if self.kind == "multiclass":
-            return [self.classes[i] for i in probs.argmax(axis=1)]
+            return [classes[i] for i in probs.argmax(axis=1).tolist()]
         if self.kind == "binary":
-            return [self.classes[1] if p >= self.threshold[0] else self.classes[0] for p in probs[:, 0]]
-        hits = probs >= self.threshold
-        return [tuple(self.classes[j] for j in np.flatnonzero(row)) for row in hits]
+            return [classes[1] if hit else classes[0] for hit in (probs[:, 0] >= self.threshold[0]).tolist()]
+        return [tuple(c for c, hit in zip(classes, row) if hit) for row in (probs >= self.threshold).tolist()]
 
     def outputs(self, scores: np.ndarray) -> list[dict]:
-        """Per row: ``{"label": ..., "probs": {class: p}}`` (+ ``"labels"`` for a multi-label head)."""
+        """Per row: ``{"label": ..., "probs": {class: p}}`` (+ ``"labels"`` for a multi-label head). Vectorised where it counts."""
         probs = self.probabilities(scores)
         labels = self.decide(probs)
-        out = []
-        for row, label in zip(probs.tolist(), labels):
-            if self.kind == "binary":
-                out.append({"label": label, "probs": {self.classes[0]: 1.0 - row[0], self.classes[1]: row[0]}})
-            elif self.kind == "multilabel":
-                top = max(label, key=lambda c: row[self.classes.index(c)]) if label else NONE_LABEL
-                out.append({"label": top, "labels": list(label), "probs": dict(zip(self.classes, row))})
-            else:
-                out.append({"label": label, "probs": dict(zip(self.classes, row))})
-        return out
+        classes = self.classes
+        if self.kind == "binary":
+            negative, positive = classes
+            return [{"label": lab, "probs": {negative: 1.0 - p, positive: p}} for lab, p in zip(labels, probs[:, 0].tolist())]
+        rows = probs.tolist()
+        if self.kind == "multiclass":
+            return [{"label": lab, "probs": dict(zip(classes, row))} for lab, row in zip(labels, rows)]
+        top = [classes[i] for i in np.where(probs >= self.threshold, probs, -1.0).argmax(axis=1).tolist()]
+        return [
+            {"label": t if lab else NONE_LABEL, "labels": list(lab), "probs": dict(zip(classes, row))}
+            for t, lab, row in zip(top, labels, rows)
+        ]
 
     def save(self, path: Path) -> None:
         rows = np.flatnonzero(np.any(self.coef != 0, axis=1)).astype(np.int32)
         meta = {"name": self.name, "lang": self.lang, "kind": self.kind, "classes": list(self.classes), "features": self.features}
+        delta = np.zeros((0, self.width), dtype=np.float32) if self.domain_delta is None else self.domain_delta
+        delta_rows = np.flatnonzero(np.any(delta != 0, axis=1)).astype(np.int32)
         np.savez_compressed(
             path,
             rows=rows,
             values=self.coef[rows].astype(np.float16),
+            delta_rows=delta_rows,
+            delta_values=delta[delta_rows].astype(np.float16),
             n_columns=np.int64(self.coef.shape[0]),
             intercept=self.intercept.astype(np.float32),
             scale=self.scale.astype(np.float32),
@@ -100,6 +125,10 @@ class LinearHead:
             meta = json.loads(str(z["meta"]))
             coef = np.zeros((int(z["n_columns"]), z["values"].shape[1]), dtype=np.float32)
             coef[z["rows"]] = z["values"]
+            delta = None
+            if len(z["delta_rows"]):
+                delta = np.zeros_like(coef)
+                delta[z["delta_rows"]] = z["delta_values"]
             return cls(
                 name=meta["name"],
                 lang=meta["lang"],
@@ -111,22 +140,24 @@ class LinearHead:
                 offset=z["offset"],
                 threshold=z["threshold"],
                 features=meta["features"],
+                domain_delta=delta,
             )
 
 
 class HeadStack:
-    """Every head of one language behind one product: ``scores(X)`` -> {head name: (n, k) scores}."""
+    """Every head of one language, one profile, behind one product: ``scores(X)`` -> {head name: (n, k) scores}."""
 
-    def __init__(self, heads: list[LinearHead]):
+    def __init__(self, heads: list[LinearHead], profile: str = DEFAULT_PROFILE):
         if not heads:
             raise ValueError("a HeadStack needs at least one head")
         configs = {json.dumps(h.features, sort_keys=True) for h in heads}
         if len(configs) > 1:
             raise ValueError(f"heads of one language were trained on different featurisations: {sorted(configs)}")
         self.heads = heads
-        self._weights = np.hstack([h.coef for h in heads]).astype(np.float32)
-        for h in heads:
-            h.coef = np.zeros((0, h.width), dtype=np.float32)  # the stack owns the weights (memory once)
+        self.profile = profile
+        self._weights = np.hstack([h.weights(profile) for h in heads]).astype(np.float32)
+        for h in heads:  # the stack owns the weights (memory once)
+            h.coef, h.domain_delta = np.zeros((0, h.width), dtype=np.float32), None
         self._bias = np.concatenate([h.intercept for h in heads]).astype(np.float32)
         self._splits = np.cumsum([h.width for h in heads])[:-1]
 

@@ -95,8 +95,23 @@ CHURN = {
     ),
 }
 
+# Insults and profanity aimed at people or companies (the offensive cue; they also count as negative).
+INSULTS = {
+    "it": frozenset(
+        """ladri ladro truffatori truffatore buffoni buffone pagliacci pagliaccio cialtroni cialtrone incompetenti
+        idioti idiota imbecilli imbecille deficienti deficiente cretini cretino stronzi stronzo coglioni coglione
+        merda merde cazzo cazzate vaffanculo fanculo schifosi schifoso sfigati scemi scemo somari vergognatevi
+        parassiti sanguisughe criminali delinquenti farabutti mafiosi venduti bastardi porci maiali""".split()
+    ),
+    "en": frozenset(
+        """idiots idiot clowns clown thieves thief scammers scammer crooks crook morons moron stupid dumb losers loser
+        liars liar incompetent pathetic garbage trash crap shit shitty fuck fucking fucked bullshit ass asshole
+        assholes bastards bastard jerks jerk dickheads suckers frauds fraud criminals parasites""".split()
+    ),
+}
+
 # Token kinds, for the cues of ``pipelines.nlp.features.analyse``.
-PLAIN, NEGATOR, CONTRAST, INTENSIFIER, POSITIVE, NEGATIVE, EMOJI_POS, EMOJI_NEG, CLAUSE_END, MARK, ASK, BUY, LEAVE = range(13)
+PLAIN, NEGATOR, CONTRAST, INTENSIFIER, POSITIVE, NEGATIVE, EMOJI_POS, EMOJI_NEG, CLAUSE_END, MARK, ASK, BUY, LEAVE, INSULT = range(14)
 KINDS: dict[str, dict[str, int]] = {"it": {}, "en": {}}  # token -> kind, filled on first sight
 
 
@@ -121,6 +136,8 @@ def _token_kind(t: str, lang: str) -> int:
         return EMOJI_POS
     if t in EMOJI_NEGATIVE or t == "_eneg_":
         return EMOJI_NEG
+    if t in INSULTS[lang]:
+        return INSULT
     if t in NEGATORS[lang] or (lang == "en" and t.endswith("n't")):
         return NEGATOR
     if t in CONTRAST_WORDS[lang]:

@@ -17,8 +17,9 @@ from sklearn.svm import LinearSVC
 
 
 class NBSVMClassifier(ClassifierMixin, BaseEstimator):
-    def __init__(self, C: float = 0.3, alpha: float = 1.0, class_weight: str | None = "balanced"):
+    def __init__(self, C: float = 0.3, alpha: float = 1.0, class_weight: str | None = "balanced", random_state: int | None = 0):
         self.C = C
+        self.random_state = random_state
         self.alpha = alpha
         self.class_weight = class_weight
 
@@ -40,7 +41,9 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
         for c in targets:
             positive = y == c
             r = self._ratio(present, positive)
-            svm = LinearSVC(C=self.C, class_weight=self.class_weight).fit(X @ sp.diags(r), positive, sample_weight=weight)
+            svm = LinearSVC(C=self.C, class_weight=self.class_weight, random_state=self.random_state).fit(
+                X @ sp.diags(r), positive, sample_weight=weight
+            )
             coefs.append(svm.coef_[0] * r)
             intercepts.append(svm.intercept_[0])
         self.coef_ = np.vstack(coefs)

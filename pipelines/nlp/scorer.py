@@ -13,7 +13,9 @@ A language without models (``unknown``, or one we do not ship) gets ``{"label": 
 (score a whole list at once), deterministic, and must not use the network.
 
 ``LinearScorer`` is the default: the heads shipped in ``pipelines/nlp/models/<lang>/``, loaded
-lazily on the first text of each language; ``default_scorer()`` shares one per process.
+lazily on the first text of each language, with the ``brand`` profile unless told otherwise
+(``general`` for streams that are not about brands; see ``pipelines.nlp.heads``);
+``default_scorer()`` shares one per process.
 ``load_scorer("package.module:factory")`` plugs in a team's own implementation (for example a
 locally served transformer) from configuration.
 """
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from pipelines.nlp.features import FeatureConfig, Featuriser
-from pipelines.nlp.heads import HeadStack, LinearHead
+from pipelines.nlp.heads import DEFAULT_PROFILE, PROFILES, HeadStack, LinearHead
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 FIELDS = ("sentiment", "emotion", "offensive", "intent")
@@ -52,8 +54,11 @@ class ScorerError(RuntimeError):
 class LinearScorer:
     """The shipped linear heads: one featurisation and one sparse-dense product per language and batch."""
 
-    def __init__(self, models_dir: Path | None = None):
+    def __init__(self, models_dir: Path | None = None, profile: str = DEFAULT_PROFILE):
+        if profile not in PROFILES:
+            raise ScorerError(f"unknown profile {profile!r}: expected one of {', '.join(PROFILES)}")
         self.models_dir = Path(models_dir) if models_dir is not None else MODELS_DIR
+        self.profile = profile
         self._stacks: dict[str, tuple[Featuriser, HeadStack] | None] = {}
         self._lock = threading.Lock()
 
@@ -68,7 +73,7 @@ class LinearScorer:
                     self._stacks[lang] = None
                 else:
                     try:
-                        stack = HeadStack([LinearHead.load(p) for p in paths])
+                        stack = HeadStack([LinearHead.load(p) for p in paths], self.profile)
                     except (OSError, ValueError, KeyError) as exc:
                         raise ScorerError(f"cannot load the {lang} models in {self.models_dir / lang}: {exc}") from exc
                     config = FeatureConfig(**{k: v for k, v in stack.features.items() if k != "version"})
@@ -106,9 +111,11 @@ class LinearScorer:
             featuriser, stack = loaded
             scores = stack.scores(featuriser.transform([texts[i] for i in idx], lang))
             per_head = [(h.name, h.outputs(scores[h.name])) for h in stack.heads]
+            missing = [f for f in FIELDS if f not in scores]
             for j, i in enumerate(idx):
-                fields = {f: {"label": UNKNOWN, "probs": {}} for f in FIELDS}
-                fields.update({name: results[j] for name, results in per_head})
+                fields = {name: results[j] for name, results in per_head}
+                for f in missing:
+                    fields[f] = {"label": UNKNOWN, "probs": {}}
                 out[i] = fields
         return out
 
@@ -128,9 +135,12 @@ def default_scorer() -> LinearScorer:
 
 
 def load_scorer(spec: str | None) -> Scorer:
-    """``None`` or ``"default"``: the shipped models; ``"module:attr"``: ``attr`` is a Scorer class or factory, called with no arguments."""
-    if spec in (None, "", "default"):
+    """``None`` or ``"default"``: the shipped models (brand profile); ``"general"``: the shipped models, general profile;
+    ``"module:attr"``: ``attr`` is a Scorer class or factory, called with no arguments."""
+    if spec in (None, "", "default", DEFAULT_PROFILE):
         return default_scorer()
+    if spec in PROFILES:
+        return LinearScorer(profile=spec)
     module_name, _, attr = spec.partition(":")
     if not attr:
         raise ScorerError(f"scorer {spec!r}: expected 'package.module:ClassOrFactory'")
@@ -138,6 +148,8 @@ def load_scorer(spec: str | None) -> Scorer:
         obj = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
         raise ScorerError(f"scorer {spec!r} cannot be imported: {exc}") from exc
+    if not callable(obj):
+        raise ScorerError(f"scorer {spec!r} is not a class or factory")
     scorer = obj()
     if not isinstance(scorer, Scorer):
         raise ScorerError(f"scorer {spec!r} has no score(texts, langs) method")

@@ -7,9 +7,11 @@ For each language (it, en) and head (sentiment, emotion, offensive, intent):
    plus any ``--train HEAD=FILE`` (layouts in ``pipelines.nlp.datasets``). Texts that normalise
    to the same string are kept once (so near-copies cannot sit on both sides of a CV fold). ``--no-research`` trains on the posts and ``--train`` files only.
 2. Model selection by k-fold cross-validation **on the training data only** (macro-F1):
-   classifier family (``--families``: LinearSVC, SGD modified-Huber, logistic regression) and
-   its regularisation; then, when a head has both research and domain rows, the weight of the
-   domain rows, by cross-validation over the domain training rows.
+   classifier family (``--families``: LinearSVC, NB-SVM, SGD modified-Huber, logistic
+   regression) and its regularisation; then, when a head has both research and domain rows,
+   how to learn from the domain rows (``DOMAIN_DESIGNS``: their weight, and feature
+   augmentation with the other languages' posts), by cross-validation over the domain rows.
+   A head with domain rows only (intent) may also learn from the other languages' posts.
 3. Calibration of probabilities (and thresholds of binary/multi-label heads) on the out-of-fold
    scores of step 2; then the final fit on all training rows.
 4. The model card (``<head>.json``): data and terms, selection figures, validation metrics
@@ -39,7 +41,18 @@ from pipelines.nlp import datasets as ds
 from pipelines.nlp.evaluate import evaluate_head, write_index
 from pipelines.nlp.features import FeatureConfig, Featuriser, normalise
 from pipelines.nlp.heads import LinearHead
-from pipelines.nlp.selection import DOMAIN_WEIGHTS, GRID, KIND, calibrate, coefficients, estimator, macro_f1, out_of_fold
+from pipelines.nlp.selection import (
+    DOMAIN_DESIGNS,
+    GRID,
+    KIND,
+    augment,
+    calibrate,
+    coefficients,
+    estimator,
+    macro_f1,
+    out_of_fold,
+    split_augmented,
+)
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 MODEL_VERSION = "1.0.0"
@@ -86,51 +99,68 @@ def train_head(lang: str, head: str, args, featuriser: Featuriser, posts_train, 
     multilabel = head == "emotion" and any("|" in e.label for e in examples)
     classes = _classes(examples, multilabel, args.min_label_examples)
     kind = "multilabel" if multilabel else "binary" if len(classes) == 2 else KIND.get(head, "multiclass")
-    # A head with no research data may also learn from the other languages' posts (kept if CV says so).
-    n_res, pool = len(research), []
-    if n_res < 50:
-        pool = [e for e in ds.examples_from_rows(posts_train, head, ds.DOMAIN_SOURCE) if e.lang != lang and e.lang in ds.LANGS]
-        pool = [e for e in pool if e.label in classes]
+    # The other languages' posts: extra domain rows (kept only when cross-validation says so).
+    pool = [e for o in ds.LANGS if o != lang for e in ds.examples_from_rows(posts_train, head, ds.DOMAIN_SOURCE) if e.lang == o]
+    pool = [e for e in pool if e.label in classes] if domain and not multilabel else []
     x = featuriser.transform([e.text for e in examples], lang)
-    if pool:
-        x = sp.vstack([x] + [featuriser.transform([e.text for e in pool if e.lang == o], o) for o in ds.LANGS if o != lang], format="csr")
-        pool = [e for o in ds.LANGS if o != lang for e in pool if e.lang == o]
+    x_all = sp.vstack([x] + [featuriser.transform([e.text for e in pool if e.lang == o], o) for o in ds.LANGS if o != lang], format="csr")
     x.sum_duplicates()
-    y = _targets(examples + pool, classes, multilabel)
-    own = np.arange(n_res) if n_res >= 50 else np.arange(len(examples))
+    x_all.sum_duplicates()
+    y_all = _targets(examples + pool, classes, multilabel)
+    n_res, n_own = len(research), len(examples)
+    y = y_all[:n_own]
+    own = np.arange(n_res) if n_res >= 50 else np.arange(n_own)
     folds = 3 if len(own) > 20000 else args.folds
     t0 = time.perf_counter()
     candidates = []
-    for pooled in (False, True) if pool else (False,):
-        rows = np.arange(x.shape[0]) if pooled else np.arange(len(examples))
+    for pooled in (False, True) if pool and n_res < 50 else (False,):
+        xs, ys = (x_all, y_all) if pooled else (x, y)
         for family in args.families:
             for param in GRID[family]:
-                est = estimator(family, param, multilabel, args.seed)
-                idx, s = out_of_fold(est, x[rows], y[rows], folds, args.seed, args.jobs, only=own)
-                f1 = round(macro_f1(y[idx], s, kind, classes), 4)
+                idx, s = out_of_fold(estimator(family, param, multilabel, args.seed), xs, ys, folds, args.seed, args.jobs, only=own)
+                f1 = round(macro_f1(ys[idx], s, kind, classes), 4)
                 candidates.append({"family": family, "param": param, "pooled_languages": pooled, "cv_macro_f1": f1, "_oof": (idx, s)})
                 log(f"  {lang}/{head}: {family} {param}{' pooled' if pooled else ''}: cv macro-F1 {f1:.4f}")
     best = max(candidates, key=lambda c: c["cv_macro_f1"])
     est = estimator(best["family"], best["param"], multilabel, args.seed)
-    rows = np.arange(x.shape[0]) if best["pooled_languages"] else np.arange(len(examples))
     oof_idx, oof = best["_oof"]
-    weight_record, weights = None, None
+    xs, ys, weights, adapted, design_record = (x_all, y_all, None, False, None) if best["pooled_languages"] else (x, y, None, False, None)
     if n_res >= 50 and domain:
-        tried = []
-        for w in DOMAIN_WEIGHTS:
-            weights_w = np.where(rows < n_res, 1.0, w)
-            idx, s = out_of_fold(est, x, y, folds, args.seed, args.jobs, weights=weights_w, only=np.arange(n_res, len(examples)))
-            tried.append((round(macro_f1(y[idx], s, kind, classes), 4), -w, w, idx, s))
-            log(f"  {lang}/{head}: domain weight {w}: domain cv macro-F1 {tried[-1][0]:.4f}")
-        score, _, w, idx, s = max(tried, key=lambda t: t[:2])
-        weights = np.where(rows < n_res, 1.0, w)
-        weight_record = {"tried": {str(t[2]): t[0] for t in tried}, "chosen": w, "domain_cv_macro_f1": score}
+        tried, x_aug = [], None
+        for adapt, w in DOMAIN_DESIGNS:
+            if adapt and x_aug is None:
+                x_aug = augment(x_all, np.arange(n_res, x_all.shape[0]))
+            xd, yd = (x_aug, y_all) if adapt else (x, y)
+            wd = np.where(np.arange(xd.shape[0]) < n_res, 1.0, w)
+            idx, s = out_of_fold(est, xd, yd, folds, args.seed, args.jobs, weights=wd, only=np.arange(n_res, n_own))
+            tried.append(
+                {
+                    "augmented_with_pooled_languages": adapt,
+                    "domain_weight": w,
+                    "domain_cv_macro_f1": round(macro_f1(yd[idx], s, kind, classes), 4),
+                }
+            )
+            tried[-1]["_data"] = (wd, idx, s)
+            log(
+                f"  {lang}/{head}: domain design {'augmented+pooled' if adapt else 'plain'} w={w}: domain cv macro-F1 {tried[-1]['domain_cv_macro_f1']:.4f}"
+            )
+        chosen = max(tried, key=lambda c: (c["domain_cv_macro_f1"], -c["domain_weight"]))
+        weights, idx, s = chosen["_data"]
+        adapted = chosen["augmented_with_pooled_languages"]
+        xs, ys = (x_aug, y_all) if adapted else (x, y)
+        design_record = {
+            "tried": [{k: v for k, v in c.items() if k != "_data"} for c in tried],
+            "chosen": {k: v for k, v in chosen.items() if k != "_data"},
+        }
         oof_idx, oof = np.concatenate([oof_idx, idx]), np.vstack([oof, s])
-    scale, offset, threshold = calibrate(y[oof_idx], oof, kind, classes)
-    est.fit(x[rows], y[rows], **({} if weights is None else {"sample_weight": weights}))
+    scale, offset, threshold = calibrate(ys[oof_idx], oof, kind, classes)
+    est.fit(xs, ys, **({} if weights is None else {"sample_weight": weights}))
     coef, intercept = coefficients(est, multilabel)
-    model = LinearHead(head, lang, kind, classes, coef.astype(np.float32), intercept, scale, offset, threshold, featuriser.config.to_dict())
-    if best["pooled_languages"]:
+    coef, delta = split_augmented(coef) if adapted else (coef, None)
+    model = LinearHead(
+        head, lang, kind, classes, coef.astype(np.float32), intercept, scale, offset, threshold, featuriser.config.to_dict(), delta
+    )
+    if pool and (best["pooled_languages"] or adapted):
         records.append(
             {"source": f"{args.posts} (training split, other languages)", "examples": len(pool), "terms": ds.DATA_TERMS[ds.DOMAIN_SOURCE]}
         )
@@ -138,10 +168,10 @@ def train_head(lang: str, head: str, args, featuriser: Featuriser, posts_train, 
         "method": f"{folds}-fold cross-validation on the training data only (macro-F1); validation and held-out data never used",
         "candidates": [{k: v for k, v in c.items() if k != "_oof"} for c in candidates],
         "chosen": {k: v for k, v in best.items() if k != "_oof"},
-        "domain_weight": weight_record,
+        "domain_adaptation": design_record,
         "seconds": round(time.perf_counter() - t0, 1),
     }
-    return model, {"training_data": records, "label_counts": _label_counts(y[: len(examples)], classes, kind), "selection": selection}
+    return model, {"training_data": records, "label_counts": _label_counts(y, classes, kind), "selection": selection}
 
 
 def _label_counts(y, classes, kind) -> dict:
@@ -229,10 +259,13 @@ def run(args: argparse.Namespace) -> int:
             model, info = trained
             path = args.out / lang / f"{head}.npz"
             model.save(path)
-            metrics = evaluate_head(model, featuriser, args.data_dir, posts_held, args.posts.name)
+            metrics = evaluate_head(model, featuriser, args.data_dir, posts_held)
             doc = card(model, info, metrics, path)
             (args.out / lang / f"{head}.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-            log(f"  {lang}/{head}: " + ", ".join(f"{k} macro-F1 {v['macro_f1']:.3f}" for k, v in metrics.items()))
+            log(
+                f"  {lang}/{head}: "
+                + ", ".join(f"{s} ({p}) macro-F1 {m['macro_f1']:.3f}" for p, ms in metrics.items() for s, m in ms.items())
+            )
     write_index(args.out)
     return 0
 
