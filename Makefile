@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps demo test test-fast bench lint clean
+.PHONY: install system-deps demo test test-fast bench models eval lint clean
 
 install: $(STAMP)
 
@@ -45,6 +45,16 @@ test: install system-deps
 
 bench: install
 	$(BIN)/python tests/benchmarks/bench_pipeline.py
+	$(BIN)/python tests/benchmarks/bench_nlp.py
+
+# Retrain every classifier head from ../shared/data (or ASCOLTO_DATA_DIR) and the domain posts;
+# writes pipelines/nlp/models/<lang>/<head>.{npz,json} and the model index.
+models: install
+	$(BIN)/ascolto nlp train
+
+# Macro-F1, confusion matrices and throughput of the shipped models; exits 1 if a target is missed.
+eval: install
+	$(BIN)/ascolto nlp eval --check
 
 lint: install
 	$(BIN)/ruff check pipelines tests

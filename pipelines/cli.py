@@ -1,6 +1,7 @@
 """The ``ascolto`` command: the edge where flags and environment become typed configuration.
 
-Subcommands: ``demo``, ``produce``, ``run``, ``broker``, ``summary``. User mistakes (bad
+Subcommands: ``demo``, ``produce``, ``run``, ``broker``, ``summary``, ``dlq``, ``nlp train|eval``,
+``explain``, ``enrich``. User mistakes (bad
 flags, unreachable broker, unusable warehouse) end with one ``ascolto: error: ...`` line and
 exit code 2, never a traceback.
 """
@@ -30,7 +31,10 @@ from pipelines.io.broker import BrokerError  # noqa: E402
 from pipelines.io.kafka import KafkaUnavailable  # noqa: E402
 from pipelines.io.warehouse import WarehouseError  # noqa: E402
 
-USER_ERRORS = (ConfigError, KafkaUnavailable, WarehouseError, BrokerError, CatalogError)
+from pipelines.nlp.datasets import DataError  # noqa: E402
+from pipelines.nlp.scorer import ScorerError  # noqa: E402
+
+USER_ERRORS = (ConfigError, KafkaUnavailable, WarehouseError, BrokerError, CatalogError, DataError, ScorerError)
 log = logging.getLogger("ascolto")
 
 
@@ -202,6 +206,18 @@ def build_parser() -> argparse.ArgumentParser:
     for p_ in (dlq_list, dlq_show, dlq_replay):
         p_.add_argument("--warehouse", help=f"DuckDB warehouse file (env ASCOLTO_WAREHOUSE; default {DEFAULT_WAREHOUSE})")
 
+    from pipelines.nlp import batch as nlp_batch
+    from pipelines.nlp import evaluate as nlp_evaluate
+    from pipelines.nlp import explain as nlp_explain
+    from pipelines.nlp import train as nlp_train
+
+    nlp = sub.add_parser("nlp", help="train and evaluate the enrichment classifiers")
+    nlp_sub = nlp.add_subparsers(dest="nlp_command", required=True, metavar="ACTION")
+    nlp_train.add_arguments(nlp_sub.add_parser("train", help="train every head from TSV files and write models and model cards"))
+    nlp_evaluate.add_arguments(nlp_sub.add_parser("eval", help="macro-F1, confusion matrices and throughput of the shipped models"))
+    nlp_explain.add_arguments(sub.add_parser("explain", help="why a post gets its language, entities and labels"))
+    nlp_batch.add_arguments(sub.add_parser("enrich", help="score a file of posts, write JSON lines with every enrichment field"))
+
     summary = sub.add_parser("summary", help="print the summary of a warehouse")
     summary.add_argument("--warehouse", default=None, help=f"DuckDB warehouse file (env ASCOLTO_WAREHOUSE; default {DEFAULT_WAREHOUSE})")
     return parser
@@ -358,6 +374,16 @@ def main(argv: list[str] | None = None) -> int:
         from pipelines.dlq_cli import cmd_dlq
 
         commands["dlq"] = cmd_dlq
+    if args.command in ("nlp", "explain", "enrich"):
+        from pipelines.nlp import batch as nlp_batch
+        from pipelines.nlp import evaluate as nlp_evaluate
+        from pipelines.nlp import explain as nlp_explain
+        from pipelines.nlp import train as nlp_train
+
+        if args.command == "nlp":
+            commands["nlp"] = nlp_train.run if args.nlp_command == "train" else nlp_evaluate.run
+        else:
+            commands[args.command] = nlp_explain.run if args.command == "explain" else nlp_batch.run
     try:
         if args.command == "demo":
             from pipelines.demo import cmd_demo

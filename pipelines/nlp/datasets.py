@@ -17,6 +17,7 @@ Label spellings are normalised: ``negative/neutral/positive`` -> ``neg/neu/pos``
 from __future__ import annotations
 
 import csv
+import os
 import sys
 import zlib
 from collections import defaultdict
@@ -107,6 +108,17 @@ def examples_from_rows(rows: list[dict[str, str]], head: str, source: str) -> li
     return [
         Example(r["lang"].strip(), r["text"], normalise_label(head, r[head]), source) for r in rows if r.get(head, "").strip() and r["text"]
     ]
+
+
+def default_data_dir() -> Path:
+    """Where the research sets are: ``ASCOLTO_DATA_DIR``, else ``../shared/data`` (beside the clone), else ``/work/shared/data``."""
+    env = os.environ.get("ASCOLTO_DATA_DIR")
+    if env:
+        return Path(env)
+    for candidate in (Path("../shared/data"), Path(__file__).resolve().parents[3] / "shared" / "data", Path("/work/shared/data")):
+        if candidate.is_dir():
+            return candidate
+    return Path("../shared/data")
 
 
 # The research sets (relative to the data directory, ``../shared/data`` beside the clone).

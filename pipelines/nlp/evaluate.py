@@ -200,7 +200,7 @@ def write_index(models_dir: Path) -> None:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from pipelines.nlp.train import MODELS_DIR
 
-    p.add_argument("--data-dir", type=Path, default=Path("../shared/data"), help="research data directory (default %(default)s)")
+    p.add_argument("--data-dir", type=Path, default=ds.default_data_dir(), help="research data directory (env ASCOLTO_DATA_DIR; default %(default)s)")
     p.add_argument("--posts", type=Path, default=Path("tests/data/domain_posts.tsv"), help="labeled posts TSV (default %(default)s)")
     p.add_argument("--models", type=Path, default=MODELS_DIR, help="model directory (default: the packaged models)")
     p.add_argument("--holdout", type=float, default=0.3, help="held-out share of the posts, as in training (default %(default)s)")

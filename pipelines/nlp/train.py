@@ -216,7 +216,7 @@ def card(model: LinearHead, info: dict, metrics: dict, path: Path) -> dict:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", type=Path, default=Path("../shared/data"), help="research data directory (default %(default)s)")
+    p.add_argument("--data-dir", type=Path, default=ds.default_data_dir(), help="research data directory (env ASCOLTO_DATA_DIR; default %(default)s)")
     p.add_argument("--posts", type=Path, default=Path("tests/data/domain_posts.tsv"), help="labeled posts TSV (default %(default)s)")
     p.add_argument("--train", action="append", default=[], metavar="HEAD=FILE", help="extra TSV for a head (repeatable)")
     p.add_argument("--no-research", action="store_true", help="train on --posts and --train files only")
