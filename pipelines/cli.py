@@ -30,7 +30,6 @@ from pipelines.config import DEFAULT_TOPIC, DEFAULT_WAREHOUSE, ConfigError, JobC
 from pipelines.io.broker import BrokerError  # noqa: E402
 from pipelines.io.kafka import KafkaUnavailable  # noqa: E402
 from pipelines.io.warehouse import WarehouseError  # noqa: E402
-
 from pipelines.nlp.datasets import DataError  # noqa: E402
 from pipelines.nlp.scorer import ScorerError  # noqa: E402
 
@@ -100,6 +99,11 @@ def _job_args(p: argparse.ArgumentParser) -> None:
         help="processes that run each micro-batch's partitions in parallel; 2 on a 2-core machine (default %(default)s)",
     )
     p.add_argument(
+        "--scorer",
+        help="text classifiers: 'default' (the shipped models, brand profile), 'general', or "
+        "'package.module:Factory' of your own Scorer (env ASCOLTO_SCORER; README 'Enrichment')",
+    )
+    p.add_argument(
         "--kafka-client",
         choices=("kafka-python", "confluent"),
         default=d.kafka_client,
@@ -126,6 +130,7 @@ def job_config(args: argparse.Namespace, **overrides: object) -> JobConfig:
         "kafka_client",
         "workers",
         "max_value_bytes",
+        "scorer",
     ):
         v = getattr(args, name, None)
         if v is not None:

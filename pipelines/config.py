@@ -44,6 +44,7 @@ class JobConfig:
     schema_registry: RegistrySpec = RegistrySpec()
     max_value_bytes: int = 1 << 20  # larger records are dead letters (too_large)
     workers: int = 1  # processes that run a micro-batch's partitions in parallel
+    scorer: str | None = None  # text classifiers: None = the shipped models; see pipelines.nlp.scorer.load_scorer
 
     @property
     def dlq_topic(self) -> str:
@@ -85,6 +86,13 @@ class JobConfig:
             raise ConfigError(str(exc)) from None
         if not 1 <= self.workers <= (os.cpu_count() or 1) * 2:
             raise ConfigError(f"--workers {self.workers}: use 1 to {(os.cpu_count() or 1) * 2} (this machine has {os.cpu_count()} cores)")
+        if self.scorer:
+            from pipelines.nlp.scorer import ScorerError, load_scorer
+
+            try:
+                load_scorer(self.scorer)
+            except ScorerError as exc:
+                raise ConfigError(f"--scorer: {exc}") from None
         if self.max_value_bytes < 64:
             raise ConfigError("--max-value-bytes must be at least 64")
         if self.kafka_client not in ("kafka-python", "confluent"):
@@ -124,6 +132,7 @@ def env_defaults() -> dict[str, object]:
         ("warehouse", "ASCOLTO_WAREHOUSE"),
         ("metrics_port", "ASCOLTO_METRICS_PORT"),
         ("metrics_addr", "ASCOLTO_METRICS_ADDR"),
+        ("scorer", "ASCOLTO_SCORER"),
     ):
         if key in names and os.environ.get(env):
             out[key] = os.environ[env]

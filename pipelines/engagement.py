@@ -47,7 +47,7 @@ def build_engagement(
     decoded = read.chunks | "DecodeSocialEvents" >> DecodeSocialEvents(job.schema_registry, job.max_value_bytes)
     timed = decoded.events | "ClassifyLateness" >> ClassifyLateness(job.window_seconds, job.allowed_lateness_seconds, initial_watermarks)
     unique = timed.on_time | "DeduplicateEvents" >> DeduplicateEvents(history)
-    enriched = unique.events | "EnrichEvents" >> EnrichEvents(catalog)
+    enriched = unique.events | "EnrichEvents" >> EnrichEvents(catalog, job.scorer)
     scored = enriched.events | "ScoreEngagement" >> ScoreEngagement()
     windows = scored | "AggregateEngagement" >> AggregateEngagement(job.window_seconds)
     return EngagementOutputs(

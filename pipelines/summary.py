@@ -20,12 +20,15 @@ from pipelines.model import MENTION_TYPES
 @dataclass
 class Summary:
     brands: list[tuple]  # brand, sector, role, mentions, engagement, reach, impressions, share_of_voice
+    brand_ids: list[str]  # the catalog id of each row of ``brands`` ('unattributed' for the last one)
     platforms: list[tuple]  # platform, mentions, engagement, top brand
     health: dict[str, int]
     dead_letters: list[tuple]  # reason, count
     windows: tuple[int, int, int]  # rows, final, max revision
     event_time_range: tuple | None
     care: list[tuple]  # brand, answered, median minutes, p90 minutes, share within an hour
+    sentiment: dict[str, tuple]  # brand id -> (positive, neutral, negative, net sentiment or None)
+    aspects: list[tuple]  # brand name, top praised [(aspect, n)], top criticised [(aspect, n)]
     batches: int
     busy_seconds: float
 
@@ -41,16 +44,18 @@ def collect_summary(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> Summary
     sector_mentions: dict[str, int] = {}
     for b in catalog.brands:
         sector_mentions[b.sector] = sector_mentions.get(b.sector, 0) + int(per_brand.get(b.id, (0,))[0] or 0)
-    brands = []
+    brands, brand_ids = [], []
     for b in catalog.brands:
         if b.id not in per_brand:
             continue  # a catalog brand nobody talked about in this warehouse
         m, e, r, i = (int(x or 0) for x in per_brand[b.id])
         sov = m / sector_mentions[b.sector] if sector_mentions[b.sector] else 0.0
         brands.append((b.name, b.sector, b.role, m, e, r, i, sov))
+        brand_ids.append(b.id)
     if "unattributed" in per_brand:
         m, e, r, i = (int(x or 0) for x in per_brand["unattributed"])
         brands.append(("(unattributed)", "-", "-", m, e, r, i, None))
+        brand_ids.append("unattributed")
     platforms = con.execute(f"""
         WITH p AS (
           SELECT platform, brand, sum(events) FILTER (WHERE event_type IN ({types})) AS mentions, sum(engagement_points) AS engagement
@@ -70,7 +75,70 @@ def collect_summary(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> Summary
         SELECT brand, count(*), median(response_seconds) / 60, quantile_cont(response_seconds, 0.9) / 60, avg((response_seconds <= 3600)::INT)
         FROM (SELECT unnest(answered_by) AS brand, response_seconds FROM v_care_first_response) GROUP BY brand ORDER BY 2 DESC""").fetchall()
     care = [(names.get(b, b), int(n), float(med), float(p90), float(share)) for b, n, med, p90, share in care]
-    return Summary(brands, platforms, health, dl, (int(w[0]), int(w[1]), int(w[2])), rng if rng[0] else None, care, int(h[5]), float(h[6]))
+    sentiment = _sentiment(con, types)
+    aspects = _aspects(con, types, names)
+    return Summary(
+        brands,
+        brand_ids,
+        platforms,
+        health,
+        dl,
+        (int(w[0]), int(w[1]), int(w[2])),
+        rng if rng[0] else None,
+        care,
+        sentiment,
+        aspects,
+        int(h[5]),
+        float(h[6]),
+    )
+
+
+# The customer's voice: what people other than the brands' own accounts wrote.
+_CUSTOMER_MENTIONS = "event_type IN ({types}) AND NOT author_is_brand_account"
+
+
+def _sentiment(con: duckdb.DuckDBPyConnection, types: str) -> dict[str, tuple]:
+    """Per brand: positive, neutral and negative customer mentions, and net sentiment =
+    (positive - negative) / mentions with a known sentiment (in [-1, 1]; None without any)."""
+    rows = con.execute(f"""
+        SELECT brand, count(*) FILTER (WHERE sentiment = 'positive'), count(*) FILTER (WHERE sentiment = 'neutral'),
+               count(*) FILTER (WHERE sentiment = 'negative')
+        FROM (SELECT unnest(brands) AS brand, sentiment FROM fact_events WHERE {_CUSTOMER_MENTIONS.format(types=types)})
+        GROUP BY brand""").fetchall()
+    out = {}
+    for brand, pos, neu, neg in rows:
+        known = pos + neu + neg
+        out[brand] = (int(pos), int(neu), int(neg), (pos - neg) / known if known else None)
+    return out
+
+
+def _aspects(con: duckdb.DuckDBPyConnection, types: str, names: dict[str, str], top: int = 3) -> list[tuple]:
+    """Per brand: its most praised and most criticised aspects in customer mentions."""
+    rows = con.execute(f"""
+        WITH a AS (
+          SELECT unnest(brands) AS brand, aspects FROM fact_events WHERE {_CUSTOMER_MENTIONS.format(types=types)} AND len(aspects) > 0),
+        b AS (SELECT brand, unnest(aspects) AS aspect FROM a)
+        SELECT brand, split_part(aspect, ':', 1) AS category, split_part(aspect, ':', 2) AS polarity, count(*) AS n
+        FROM b WHERE split_part(aspect, ':', 2) IN ('positive', 'negative')
+        GROUP BY ALL ORDER BY brand, n DESC, category""").fetchall()
+    per: dict[str, dict[str, list]] = {}
+    for brand, category, polarity, n in rows:
+        slot = per.setdefault(brand, {"positive": [], "negative": []})[polarity]
+        if len(slot) < top:
+            slot.append((category, int(n)))
+    order = {b: i for i, b in enumerate(names)}
+    return [(names.get(b, b), v["positive"], v["negative"]) for b, v in sorted(per.items(), key=lambda kv: order.get(kv[0], len(order)))]
+
+
+def _net(net: float | None) -> str:
+    if net is None:
+        return "-"
+    color = "green" if net >= 0.1 else "red" if net <= -0.1 else "yellow"
+    return f"[{color}]{net * 100:+.0f}[/{color}]"
+
+
+def _aspect_list(items: list[tuple[str, int]], color: str) -> str:
+    return ", ".join(f"[{color}]{c}[/{color}] {n:,}" for c, n in items) or "-"
 
 
 def render_summary(s: Summary, console: Console) -> None:
@@ -87,13 +155,21 @@ def render_summary(s: Summary, console: Console) -> None:
         ("net sentiment", "right"),
     ):
         t.add_column(col, justify=just)
-    for name, sector, role, m, e, r, i, sov in s.brands:
-        t.add_row(name, sector, role, f"{m:,}", "-" if sov is None else f"{sov:.0%}", f"{e:,}", f"{r:,}", f"{i:,}", "[dim]pending[/dim]")
+    for (name, sector, role, m, e, r, i, sov), brand_id in zip(s.brands, s.brand_ids):
+        net = s.sentiment.get(brand_id, (0, 0, 0, None))[3]
+        t.add_row(name, sector, role, f"{m:,}", "-" if sov is None else f"{sov:.0%}", f"{e:,}", f"{r:,}", f"{i:,}", _net(net))
     console.print(t)
     console.print(
-        "[dim]Share of voice: the brand's mentions over all mentions in its sector. Net sentiment arrives with the "
-        "enrichment models (issue 8); engagement-v1 points weigh comments and DMs over likes (README).[/dim]"
+        "[dim]Share of voice: the brand's mentions over all mentions in its sector. Net sentiment: (positive - negative) / "
+        "customer mentions with a known sentiment, from -100 to +100. Engagement-v1 points weigh comments and DMs over likes (README).[/dim]"
     )
+    if s.aspects:
+        a = Table(title="What customers praise and criticise (aspects, customer mentions)", title_justify="left")
+        for col in ("brand", "most praised", "most criticised"):
+            a.add_column(col)
+        for name, praised, criticised in s.aspects:
+            a.add_row(name, _aspect_list(praised, "green"), _aspect_list(criticised, "red"))
+        console.print(a)
     p = Table(title="Where they said it", title_justify="left")
     for col, just in (("platform", "left"), ("mentions", "right"), ("engagement pts", "right"), ("most mentioned", "left")):
         p.add_column(col, justify=just)

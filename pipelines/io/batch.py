@@ -13,6 +13,7 @@ import pyarrow as pa
 from pipelines.model import DeadLetter, Duplicate, LateEvent, PartitionWatermark, ReadRange, WindowRow
 
 WINDOW_KEY_COLUMNS = ("ws", "brand", "platform", "event_type", "lang")
+NLP_FACT_COLUMNS = ("sentiment", "sentiment_score", "emotion", "intent", "is_offensive", "aspects", "nlp_version")  # after batch_id
 
 
 @dataclass
@@ -183,6 +184,13 @@ def events_to_arrow(events: list[dict]) -> pa.Table:
             "kafka_partition": pa.array([e["kafka_partition"] for e in events], pa.int32()),
             "kafka_offset": pa.array([e["kafka_offset"] for e in events], pa.int64()),
             "kafka_timestamp": pa.array([e["kafka_timestamp"] for e in events], pa.timestamp("ms")),
+            "sentiment": pa.array([e["sentiment"] for e in events], pa.string()),
+            "sentiment_score": pa.array([e["sentiment_score"] for e in events], pa.float64()),
+            "emotion": pa.array([e["emotion"] for e in events], pa.string()),
+            "intent": pa.array([e["intent"] for e in events], pa.string()),
+            "is_offensive": pa.array([e["is_offensive"] for e in events], pa.bool_()),
+            "aspects": pa.array([e["aspects"] for e in events], pa.list_(pa.string())),
+            "nlp_version": pa.array([e["nlp_version"] for e in events], pa.string()),
         }
     )
 

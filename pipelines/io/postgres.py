@@ -17,7 +17,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from pipelines.io.batch import POSTGRES, WINDOW_KEY_COLUMNS, BatchOutputs, commit_bookkeeping, global_watermark_ms, sync_brands
+from pipelines.io.batch import (
+    NLP_FACT_COLUMNS,
+    POSTGRES,
+    WINDOW_KEY_COLUMNS,
+    BatchOutputs,
+    commit_bookkeeping,
+    global_watermark_ms,
+    sync_brands,
+)
 from pipelines.io.warehouse import SCHEMA_VERSION, PartitionState, WarehouseError
 from pipelines.model import METRIC_VERSION
 from schemas import SCHEMA_DIR
@@ -88,7 +96,10 @@ class PostgresWarehouse:
         with self.con.transaction():
             self.con.execute("SELECT pg_advisory_xact_lock(4242)")  # two pipelines creating the schema at once
             self.con.execute((SCHEMA_DIR / "warehouse" / "postgres.sql").read_text())
-            self.con.execute("INSERT INTO warehouse_meta VALUES ('schema_version', %s) ON CONFLICT DO NOTHING", [SCHEMA_VERSION])
+            self.con.execute(
+                "INSERT INTO warehouse_meta VALUES ('schema_version', %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [SCHEMA_VERSION],
+            )
 
     def close(self) -> None:
         self.con.close()
@@ -166,10 +177,11 @@ class PostgresWarehouse:
             facts = out.facts
             self._copy("facts_batch", ", ".join(f"{n} {t}" for n, t in _FACT_COLUMNS), facts)
             con.execute("INSERT INTO dedup_event_ids SELECT event_id, (extract(epoch FROM event_time) * 1000)::BIGINT FROM facts_batch")
-            cols = ", ".join(n for n, _ in _FACT_COLUMNS if n not in ("topic", "kafka_partition", "kafka_offset", "kafka_timestamp"))
+            tail = ("topic", "kafka_partition", "kafka_offset", "kafka_timestamp", *NLP_FACT_COLUMNS)
+            cols = ", ".join(n for n, _ in _FACT_COLUMNS if n not in tail)
             con.execute(
-                f"""INSERT INTO fact_events SELECT {cols}, %s, topic, kafka_partition, kafka_offset, kafka_timestamp, %s
-                            FROM facts_batch""",
+                f"""INSERT INTO fact_events SELECT {cols}, %s, topic, kafka_partition, kafka_offset, kafka_timestamp, %s,
+                            {", ".join(NLP_FACT_COLUMNS)} FROM facts_batch""",
                 [METRIC_VERSION, batch_id],
             )
             self._copy(
@@ -281,4 +293,11 @@ _FACT_COLUMNS = [
     ("kafka_partition", "INT"),
     ("kafka_offset", "BIGINT"),
     ("kafka_timestamp", "TIMESTAMP"),
+    ("sentiment", "TEXT"),
+    ("sentiment_score", "DOUBLE PRECISION"),
+    ("emotion", "TEXT"),
+    ("intent", "TEXT"),
+    ("is_offensive", "BOOLEAN"),
+    ("aspects", "TEXT[]"),
+    ("nlp_version", "TEXT"),
 ]  # the order of events_to_arrow's columns

@@ -22,11 +22,19 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipelines.io.batch import DUCKDB, WINDOW_KEY_COLUMNS, BatchOutputs, commit_bookkeeping, global_watermark_ms, sync_brands
+from pipelines.io.batch import (
+    DUCKDB,
+    NLP_FACT_COLUMNS,
+    WINDOW_KEY_COLUMNS,
+    BatchOutputs,
+    commit_bookkeeping,
+    global_watermark_ms,
+    sync_brands,
+)
 from pipelines.model import METRIC_VERSION
 from schemas import SCHEMA_DIR
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: enrichment columns on fact_events
 
 
 class WarehouseError(RuntimeError):
@@ -79,7 +87,10 @@ class DuckDBWarehouse:
         except duckdb.IOException as exc:
             raise WarehouseError(f"cannot open warehouse {self.path}: {exc}. Is another 'ascolto run' using it?") from None
         self.con.execute((SCHEMA_DIR / "warehouse" / "duckdb.sql").read_text())
-        self.con.execute("INSERT INTO warehouse_meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [SCHEMA_VERSION])
+        self.con.execute(
+            "INSERT INTO warehouse_meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [SCHEMA_VERSION],
+        )
 
     def close(self) -> None:
         self.con.close()
@@ -191,7 +202,8 @@ class DuckDBWarehouse:
                 f"""INSERT INTO fact_events SELECT event_id, event_time, ingest_time, platform, event_type, reaction_kind,
                     review_rating, author_id, author_handle, author_follower_count, author_is_brand_account, text,
                     thread_id, parent_id, channel_owner, device, lang, brands, engagement_points, reach,
-                    '{METRIC_VERSION}', topic, kafka_partition, kafka_offset, kafka_timestamp, {int(batch_id)} FROM facts_batch"""
+                    '{METRIC_VERSION}', topic, kafka_partition, kafka_offset, kafka_timestamp, {int(batch_id)},
+                    {", ".join(NLP_FACT_COLUMNS)} FROM facts_batch"""
             )
         finally:
             self.con.unregister("facts_batch")

@@ -1,10 +1,15 @@
-"""EnrichEvents: the first enrichment: language and the catalog brands an event concerns.
+"""EnrichEvents: language, the catalog brands an event concerns, and what its text says.
 
 Input: lists of event dicts. Output: the same lists, each event with
 - ``lang``: 'it', 'en' or 'unknown' (no text, or no clear signal);
 - ``brands``: catalog brand ids, in catalog order: brands named in the text (aliases,
   products, handles, hashtags) plus the owner of the page it happened on (``channel_owner``)
-  plus the brand whose account wrote it. Empty when nothing attributes it.
+  plus the brand whose account wrote it. Empty when nothing attributes it;
+- the text fields of ``TEXT_FIELDS`` from the configured ``Scorer`` (``pipelines.nlp.scorer``),
+  scored once per chunk: ``sentiment`` ('negative', 'neutral', 'positive', or 'unknown' for an
+  event without text or in a language without models), ``sentiment_score`` (P(positive) -
+  P(negative), in [-1, 1], 0 when unknown), ``emotion``, ``intent``, ``is_offensive`` (None when
+  unknown), ``aspects`` ('category:polarity' strings) and ``nlp_version``.
 An event it cannot attribute is counted as ``unattributed`` downstream. An event it cannot
 process (``EnrichmentError``, e.g. a text beyond ``MAX_TEXT_CHARS``) goes to the
 ``dead_letters`` output with step ``enrich`` and its original bytes; it is not lost and does
@@ -20,11 +25,14 @@ import apache_beam as beam
 from pipelines.catalog import BrandMatcher, Catalog
 from pipelines.language import detect_language_tokens
 from pipelines.model import DeadLetter, DeadLetterReason
+from pipelines.nlp.scorer import UNKNOWN, Scorer, load_scorer
 from pipelines.text import fold, tokenize
 
 DEAD_LETTERS = "dead_letters"
 STEP = "enrich"
 MAX_TEXT_CHARS = 20_000  # longer than any platform allows: a collector bug, and a regex cost risk
+SENTIMENT_NAMES = {"neg": "negative", "neu": "neutral", "pos": "positive"}
+TEXT_FIELDS = ("sentiment", "sentiment_score", "emotion", "intent", "is_offensive", "aspects", "nlp_version")
 
 
 class EnrichmentError(ValueError):
@@ -77,38 +85,110 @@ def enrich_event(e: dict, attributor: BrandAttributor) -> dict:
     return e
 
 
-def enrich(events: list[dict], attributor: BrandAttributor) -> tuple[list[dict], list[DeadLetter]]:
-    """Enriches events in place; returns (enriched events, dead letters for those it could not)."""
+def scorer_version(scorer: Scorer) -> str:
+    """What produced the text fields, stored on every row: a scorer's ``version`` attribute, else its class."""
+    version = getattr(scorer, "version", None)
+    if version:
+        return str(version)
+    profile = getattr(scorer, "profile", None)
+    return f"{type(scorer).__name__}/{profile}" if profile else type(scorer).__name__
+
+
+def _no_text_fields(e: dict, version: str) -> None:
+    e.update(sentiment=UNKNOWN, sentiment_score=0.0, emotion=UNKNOWN, intent=UNKNOWN, is_offensive=None, aspects=[], nlp_version=version)
+
+
+def _set_text_fields(e: dict, fields: dict, version: str) -> None:
+    sentiment = fields["sentiment"]
+    probs = sentiment.get("probs") or {}
+    e["sentiment"] = SENTIMENT_NAMES.get(sentiment["label"], sentiment["label"])
+    e["sentiment_score"] = round(float(probs.get("pos", 0.0)) - float(probs.get("neg", 0.0)), 4)
+    e["emotion"] = fields["emotion"]["label"]
+    e["intent"] = fields["intent"]["label"]
+    offensive = fields["offensive"]["label"]
+    e["is_offensive"] = None if offensive == UNKNOWN else offensive == "offensive"
+    e["aspects"] = [f"{a['category']}:{a['polarity']}" for a in fields.get("aspects", ())]
+    e["nlp_version"] = version
+
+
+def score_texts(events: list[dict], scorer: Scorer, version: str) -> list[tuple[dict, str]]:
+    """Sets the text fields on events (one ``score`` call for the chunk); returns (event, error) for those
+    the scorer failed on. A chunk that fails is retried event by event, so one bad text costs one event."""
+    with_text = [e for e in events if e["text"] and e["lang"] != UNKNOWN]
+    for e in events:
+        if not (e["text"] and e["lang"] != UNKNOWN):
+            _no_text_fields(e, version)
+    if not with_text:
+        return []
+    try:
+        results = scorer.score([e["text"] for e in with_text], [e["lang"] for e in with_text])
+        if len(results) != len(with_text):
+            raise EnrichmentError(f"the scorer returned {len(results)} results for {len(with_text)} texts")
+        for e, fields in zip(with_text, results):
+            _set_text_fields(e, fields, version)
+        return []
+    except Exception:  # noqa: BLE001 - a plug-in scorer may raise anything; narrowed to the event below
+        failed = []
+        for e in with_text:
+            try:
+                _set_text_fields(e, scorer.score([e["text"]], [e["lang"]])[0], version)
+            except Exception as exc:  # noqa: BLE001
+                failed.append((e, f"scorer {version} failed: {type(exc).__name__}: {exc}"))
+        return failed
+
+
+def _dead_letter(e: dict, message: str) -> DeadLetter:
+    return DeadLetter(
+        DeadLetterReason.ENRICHMENT_FAILED.value,
+        message,
+        STEP,
+        e["kafka_topic"],
+        e["kafka_partition"],
+        e["kafka_offset"],
+        e["event_id"].encode(),
+        e["kafka_value"],
+    )
+
+
+def enrich(
+    events: list[dict], attributor: BrandAttributor, scorer: Scorer | None = None, version: str = ""
+) -> tuple[list[dict], list[DeadLetter]]:
+    """Enriches events in place; returns (enriched events, dead letters for those it could not).
+
+    Without a scorer only language and brands are set (the text fields are left out)."""
     ok, dead = [], []
     for e in events:
         try:
             ok.append(enrich_event(e, attributor))
         except EnrichmentError as err:
-            dead.append(
-                DeadLetter(
-                    DeadLetterReason.ENRICHMENT_FAILED.value,
-                    str(err),
-                    STEP,
-                    e["kafka_topic"],
-                    e["kafka_partition"],
-                    e["kafka_offset"],
-                    e["event_id"].encode(),
-                    e["kafka_value"],
-                )
-            )
+            dead.append(_dead_letter(e, str(err)))
+    if scorer is not None:
+        failed = score_texts(ok, scorer, version or scorer_version(scorer))
+        if failed:
+            bad = {id(e) for e, _ in failed}
+            dead.extend(_dead_letter(e, message) for e, message in failed)
+            ok = [e for e in ok if id(e) not in bad]
     return ok, dead
 
 
 class EnrichEventsFn(beam.DoFn):
-    def __init__(self, catalog: Catalog):
+    """``scorer_spec``: as ``pipelines.nlp.scorer.load_scorer`` takes it (None: the shipped models).
+    The scorer is loaded once per worker, in ``setup``; a chunk is scored with one call."""
+
+    def __init__(self, catalog: Catalog, scorer_spec: str | None = None):
         self._catalog = catalog
+        self._scorer_spec = scorer_spec
         self._attributor: BrandAttributor | None = None
+        self._scorer: Scorer | None = None
+        self._version = ""
 
     def setup(self):
         self._attributor = BrandAttributor(self._catalog)
+        self._scorer = load_scorer(self._scorer_spec)
+        self._version = scorer_version(self._scorer)
 
     def process(self, events: list[dict]):
-        ok, dead = enrich(events, self._attributor)
+        ok, dead = enrich(events, self._attributor, self._scorer, self._version)
         for d in dead:
             yield beam.pvalue.TaggedOutput(DEAD_LETTERS, d)
         if ok:
@@ -116,10 +196,12 @@ class EnrichEventsFn(beam.DoFn):
 
 
 class EnrichEvents(beam.PTransform):
-    def __init__(self, catalog: Catalog):
+    def __init__(self, catalog: Catalog, scorer_spec: str | None = None):
         super().__init__()
         self._catalog = catalog
+        self._scorer_spec = scorer_spec
 
     def expand(self, events):
-        out = events | "DetectLanguageAndBrands" >> beam.ParDo(EnrichEventsFn(self._catalog)).with_outputs(DEAD_LETTERS, main="events")
+        fn = EnrichEventsFn(self._catalog, self._scorer_spec)
+        out = events | "DetectLanguageAndBrands" >> beam.ParDo(fn).with_outputs(DEAD_LETTERS, main="events")
         return EnrichResult(out.events, out[DEAD_LETTERS])

@@ -58,8 +58,25 @@ CREATE TABLE IF NOT EXISTS fact_events (
     kafka_partition INTEGER NOT NULL,
     kafka_offset BIGINT NOT NULL,
     kafka_timestamp TIMESTAMP NOT NULL,
-    batch_id BIGINT NOT NULL
+    batch_id BIGINT NOT NULL,
+    -- What the text says (enrichment, README "Enrichment"); 'unknown' without text or models.
+    sentiment TEXT NOT NULL DEFAULT 'unknown',       -- negative | neutral | positive | unknown
+    sentiment_score DOUBLE PRECISION NOT NULL DEFAULT 0, -- P(positive) - P(negative), in [-1, 1]
+    emotion TEXT NOT NULL DEFAULT 'unknown',
+    intent TEXT NOT NULL DEFAULT 'unknown',          -- complaint | question | praise | purchase_intent | churn_threat | other
+    is_offensive BOOLEAN,                              -- NULL when unknown
+    aspects TEXT[] NOT NULL DEFAULT '{}',         -- 'category:polarity', e.g. 'support:negative'
+    nlp_version TEXT NOT NULL DEFAULT ''
 );
+
+-- Schema 1 -> 2: the enrichment columns, added in place to warehouses created before them.
+ALTER TABLE fact_events ADD COLUMN IF NOT EXISTS sentiment TEXT NOT NULL DEFAULT 'unknown';
+ALTER TABLE fact_events ADD COLUMN IF NOT EXISTS sentiment_score DOUBLE PRECISION NOT NULL DEFAULT 0;
+ALTER TABLE fact_events ADD COLUMN IF NOT EXISTS emotion TEXT NOT NULL DEFAULT 'unknown';
+ALTER TABLE fact_events ADD COLUMN IF NOT EXISTS intent TEXT NOT NULL DEFAULT 'unknown';
+ALTER TABLE fact_events ADD COLUMN IF NOT EXISTS is_offensive BOOLEAN;
+ALTER TABLE fact_events ADD COLUMN IF NOT EXISTS aspects TEXT[] NOT NULL DEFAULT '{}';
+ALTER TABLE fact_events ADD COLUMN IF NOT EXISTS nlp_version TEXT NOT NULL DEFAULT '';
 
 -- Dedup state: ids accepted within the retention (evicted by event time).
 CREATE TABLE IF NOT EXISTS dedup_event_ids (
@@ -185,3 +202,200 @@ SELECT hour, sector, brand, mentions, engagement_points, reach,
        engagement_points::DOUBLE PRECISION / nullif(sum(engagement_points) OVER (PARTITION BY hour, sector), 0) AS sov_engagement,
        reach::DOUBLE PRECISION / nullif(sum(reach) OVER (PARTITION BY hour, sector), 0) AS sov_reach
 FROM per_brand;
+
+-- ---------------------------------------------------------------------------------------------
+-- Analytics (issue 5): indices as BI views, customer-care SLA, strengths and weaknesses, crisis
+-- episodes. Formulas and versions: README, "Metric definitions". Customer voice excludes what
+-- brand accounts write (their posts and care replies are not what people say about them).
+
+-- Share of voice per day and sector, the same three bases as v_share_of_voice_hourly.
+CREATE OR REPLACE VIEW v_share_of_voice_daily AS
+WITH per_brand AS (
+    SELECT date_trunc('day', w.window_start) AS day, d.sector, w.brand,
+           sum(w.events) FILTER (WHERE w.event_type IN ('post', 'mention', 'comment', 'reply', 'review', 'direct_message', 'share')) AS mentions,
+           sum(w.engagement_points) AS engagement_points, sum(w.reach) AS reach
+    FROM engagement_window w JOIN brand_dim d USING (brand)
+    GROUP BY 1, 2, 3)
+SELECT day, sector, brand, mentions, engagement_points, reach,
+       mentions::DOUBLE PRECISION / nullif(sum(mentions) OVER (PARTITION BY day, sector), 0) AS sov_mentions,
+       engagement_points::DOUBLE PRECISION / nullif(sum(engagement_points) OVER (PARTITION BY day, sector), 0) AS sov_engagement,
+       reach::DOUBLE PRECISION / nullif(sum(reach) OVER (PARTITION BY day, sector), 0) AS sov_reach
+FROM per_brand;
+
+-- Sentiment of the customer voice (mentions written by non-brand accounts), one row per
+-- (mention, brand) it is about; the base of the net-sentiment views below.
+CREATE OR REPLACE VIEW v_brand_mentions_sentiment AS
+SELECT f.event_id, b.brand, f.event_time, f.platform, f.event_type, f.lang,
+       coalesce(f.sentiment, 'unknown') AS sentiment, f.sentiment_score, f.intent, f.nlp_version
+FROM fact_events f, unnest(f.brands) AS b(brand)
+WHERE NOT f.author_is_brand_account
+  AND f.event_type IN ('post', 'mention', 'comment', 'reply', 'review', 'direct_message', 'share');
+
+-- Net sentiment, net-sentiment-v1, two formulas side by side (pos, neu, neg: mention counts):
+--   net_sentiment_ratio = (pos - neg) / (pos + neg)          polar mentions only; NULL without any
+--   net_sentiment_share = (pos - neg) / (pos + neu + neg)    every mention with a known sentiment
+CREATE OR REPLACE VIEW v_net_sentiment_hourly AS
+WITH c AS (
+    SELECT date_trunc('hour', event_time) AS hour, brand, count(*) AS mentions,
+           count(*) FILTER (WHERE sentiment = 'positive') AS positive,
+           count(*) FILTER (WHERE sentiment = 'neutral') AS neutral,
+           count(*) FILTER (WHERE sentiment = 'negative') AS negative,
+           count(*) FILTER (WHERE sentiment NOT IN ('positive', 'neutral', 'negative')) AS unknown,
+           avg(sentiment_score) FILTER (WHERE sentiment IN ('positive', 'neutral', 'negative')) AS mean_sentiment_score,
+           string_agg(DISTINCT nlp_version, ',' ORDER BY nlp_version) AS nlp_versions
+    FROM v_brand_mentions_sentiment GROUP BY 1, 2)
+SELECT hour, brand, mentions, positive, neutral, negative, unknown,
+       (positive - negative)::DOUBLE PRECISION / nullif(positive + negative, 0) AS net_sentiment_ratio,
+       (positive - negative)::DOUBLE PRECISION / nullif(positive + neutral + negative, 0) AS net_sentiment_share,
+       mean_sentiment_score, 'net-sentiment-v1' AS formula_version, nlp_versions
+FROM c;
+
+CREATE OR REPLACE VIEW v_net_sentiment_daily AS
+WITH c AS (
+    SELECT date_trunc('day', event_time) AS day, brand, count(*) AS mentions,
+           count(*) FILTER (WHERE sentiment = 'positive') AS positive,
+           count(*) FILTER (WHERE sentiment = 'neutral') AS neutral,
+           count(*) FILTER (WHERE sentiment = 'negative') AS negative,
+           count(*) FILTER (WHERE sentiment NOT IN ('positive', 'neutral', 'negative')) AS unknown,
+           avg(sentiment_score) FILTER (WHERE sentiment IN ('positive', 'neutral', 'negative')) AS mean_sentiment_score,
+           string_agg(DISTINCT nlp_version, ',' ORDER BY nlp_version) AS nlp_versions
+    FROM v_brand_mentions_sentiment GROUP BY 1, 2)
+SELECT day, brand, mentions, positive, neutral, negative, unknown,
+       (positive - negative)::DOUBLE PRECISION / nullif(positive + negative, 0) AS net_sentiment_ratio,
+       (positive - negative)::DOUBLE PRECISION / nullif(positive + neutral + negative, 0) AS net_sentiment_share,
+       mean_sentiment_score, 'net-sentiment-v1' AS formula_version, nlp_versions
+FROM c;
+
+-- Over everything in the warehouse, per brand (ratios are not additive: never sum the hours).
+CREATE OR REPLACE VIEW v_net_sentiment_by_brand AS
+WITH c AS (
+    SELECT brand, count(*) AS mentions,
+           count(*) FILTER (WHERE sentiment = 'positive') AS positive,
+           count(*) FILTER (WHERE sentiment = 'neutral') AS neutral,
+           count(*) FILTER (WHERE sentiment = 'negative') AS negative,
+           count(*) FILTER (WHERE sentiment NOT IN ('positive', 'neutral', 'negative')) AS unknown,
+           avg(sentiment_score) FILTER (WHERE sentiment IN ('positive', 'neutral', 'negative')) AS mean_sentiment_score,
+           string_agg(DISTINCT nlp_version, ',' ORDER BY nlp_version) AS nlp_versions
+    FROM v_brand_mentions_sentiment GROUP BY 1)
+SELECT brand, mentions, positive, neutral, negative, unknown,
+       (positive - negative)::DOUBLE PRECISION / nullif(positive + negative, 0) AS net_sentiment_ratio,
+       (positive - negative)::DOUBLE PRECISION / nullif(positive + neutral + negative, 0) AS net_sentiment_share,
+       mean_sentiment_score, 'net-sentiment-v1' AS formula_version, nlp_versions
+FROM c;
+
+-- Engagement by depth, engagement-depth-v1 (by engagement-v1 weight): passive = views
+-- (weight 0), light = reactions (weight 1), strong = everything that takes words or a
+-- re-publication (weight 2 and more: posts, mentions, shares, comments, replies, reviews, DMs).
+CREATE OR REPLACE VIEW v_engagement_depth_hourly AS
+WITH c AS (
+    SELECT date_trunc('hour', window_start) AS hour, brand, platform,
+           coalesce(sum(events) FILTER (WHERE event_type = 'view'), 0) AS passive_events,
+           coalesce(sum(events) FILTER (WHERE event_type = 'reaction'), 0) AS light_events,
+           coalesce(sum(events) FILTER (WHERE event_type NOT IN ('view', 'reaction')), 0) AS strong_events,
+           coalesce(sum(engagement_points) FILTER (WHERE event_type = 'reaction'), 0) AS light_points,
+           coalesce(sum(engagement_points) FILTER (WHERE event_type NOT IN ('view', 'reaction')), 0) AS strong_points
+    FROM engagement_window GROUP BY 1, 2, 3)
+SELECT hour, brand, platform, passive_events, light_events, strong_events, light_points, strong_points,
+       strong_events::DOUBLE PRECISION / nullif(light_events + strong_events, 0) AS strong_share,
+       'engagement-depth-v1' AS depth_version
+FROM c;
+
+-- Customer care SLA per own brand (care-v1): how long an answer may take, 3600 s unless a row
+-- here says otherwise (INSERT INTO care_sla_policy VALUES ('nuvola', 1800)).
+CREATE TABLE IF NOT EXISTS care_sla_policy (
+    brand TEXT PRIMARY KEY,
+    sla_seconds INTEGER NOT NULL
+);
+
+-- One row per customer request and own brand it is addressed to: a post, mention, comment,
+-- reply, review or DM by a non-brand account, about a brand with role 'own', whose intent is
+-- complaint or question (or unknown, when that brand answered it anyway). The first answer is
+-- the earliest reply whose parent is the request, by a brand account attributed to that brand.
+-- overdue: unanswered while the newest event in the warehouse is past asked_at + the SLA.
+CREATE OR REPLACE VIEW v_care_requests AS
+WITH asked AS (
+    SELECT m.event_id, b.brand, m.platform, m.event_type, coalesce(m.intent, 'unknown') AS intent, m.event_time AS asked_at
+    FROM fact_events m, unnest(m.brands) AS b(brand), brand_dim d
+    WHERE d.brand = b.brand AND d.role = 'own' AND NOT m.author_is_brand_account
+      AND m.event_type IN ('post', 'mention', 'comment', 'reply', 'review', 'direct_message')),
+answers AS (
+    SELECT r.parent_id, b.brand, min(r.event_time) AS first_answer_at
+    FROM fact_events r, unnest(r.brands) AS b(brand)
+    WHERE r.author_is_brand_account AND r.parent_id IS NOT NULL
+    GROUP BY 1, 2),
+joined AS (
+    SELECT a.*, x.first_answer_at, coalesce(p.sla_seconds, 3600) AS sla_seconds,
+           floor(extract(epoch FROM x.first_answer_at - a.asked_at))::BIGINT AS response_seconds
+    FROM asked a
+    LEFT JOIN answers x ON x.parent_id = a.event_id AND x.brand = a.brand
+    LEFT JOIN care_sla_policy p ON p.brand = a.brand
+    WHERE a.intent IN ('complaint', 'question') OR (a.intent = 'unknown' AND x.first_answer_at IS NOT NULL))
+SELECT event_id, brand, platform, event_type, intent, asked_at, first_answer_at, response_seconds,
+       first_answer_at IS NOT NULL AS answered, sla_seconds,
+       coalesce(response_seconds <= sla_seconds, false) AS answered_within_sla,
+       first_answer_at IS NULL AND asked_at + sla_seconds * INTERVAL '1 second' < (SELECT max(event_time) FROM fact_events) AS overdue,
+       'care-v1' AS care_version
+FROM joined;
+
+-- Per brand: sla_share = answered within the SLA / requests decided (answered, or overdue);
+-- requests still inside their SLA without an answer are pending, neither hit nor miss.
+-- Median and p90 over answered requests (continuous percentiles, seconds).
+CREATE OR REPLACE VIEW v_care_sla_by_brand AS
+SELECT brand, count(*) AS requests,
+       count(*) FILTER (WHERE answered) AS answered,
+       count(*) FILTER (WHERE NOT answered) AS unanswered,
+       count(*) FILTER (WHERE overdue) AS overdue,
+       count(*) FILTER (WHERE answered_within_sla) AS answered_within_sla,
+       count(*) FILTER (WHERE answered_within_sla)::DOUBLE PRECISION / nullif(count(*) FILTER (WHERE answered OR overdue), 0) AS sla_share,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY response_seconds) AS median_response_seconds,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY response_seconds) AS p90_response_seconds,
+       min(sla_seconds) AS sla_seconds, 'care-v1' AS care_version
+FROM v_care_requests GROUP BY brand;
+
+-- Strengths and weaknesses: aspect x polarity of the customer voice, per brand ('support:negative'
+-- counts one negative mention of support). verdict: strength when positive mentions outnumber
+-- negative ones, weakness when the reverse, mixed when equal.
+CREATE OR REPLACE VIEW v_brand_aspects AS
+WITH a AS (
+    SELECT b.brand, split_part(x.aspect, ':', 1) AS aspect, split_part(x.aspect, ':', 2) AS polarity
+    FROM fact_events f, unnest(f.brands) AS b(brand), unnest(f.aspects) AS x(aspect)
+    WHERE NOT f.author_is_brand_account),
+c AS (
+    SELECT brand, aspect, count(*) AS mentions,
+           count(*) FILTER (WHERE polarity = 'positive') AS positive,
+           count(*) FILTER (WHERE polarity = 'neutral') AS neutral,
+           count(*) FILTER (WHERE polarity = 'negative') AS negative
+    FROM a GROUP BY 1, 2)
+SELECT brand, aspect, mentions, positive, neutral, negative,
+       (positive - negative)::DOUBLE PRECISION / nullif(positive + negative, 0) AS net_aspect_ratio,
+       CASE WHEN positive > negative THEN 'strength' WHEN negative > positive THEN 'weakness' ELSE 'mixed' END AS verdict
+FROM c;
+
+-- Crisis episodes (pipelines/analytics/crisis.py, detector crisis-v1): written after commits
+-- by update_crisis_episodes, recomputed for the brands and time range a commit affects.
+CREATE TABLE IF NOT EXISTS crisis_episodes (
+    brand TEXT NOT NULL,
+    detector_version TEXT NOT NULL,
+    started_at TIMESTAMP NOT NULL,
+    peak_at TIMESTAMP NOT NULL,
+    ended_at TIMESTAMP,
+    last_evaluated_at TIMESTAMP NOT NULL,
+    baseline_per_hour DOUBLE PRECISION NOT NULL,
+    peak_negatives_per_hour BIGINT NOT NULL,
+    negative_mentions BIGINT NOT NULL,
+    severity DOUBLE PRECISION NOT NULL,
+    severity_level TEXT NOT NULL,
+    top_terms TEXT[] NOT NULL,
+    top_aspects TEXT[] NOT NULL,
+    computed_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (brand, detector_version, started_at)
+);
+
+CREATE OR REPLACE VIEW v_crisis_episodes AS
+SELECT e.brand, d.name AS brand_name, d.sector, e.detector_version,
+       CASE WHEN e.ended_at IS NULL THEN 'ongoing' ELSE 'ended' END AS status,
+       e.started_at, e.peak_at, e.ended_at,
+       extract(epoch FROM coalesce(e.ended_at, e.last_evaluated_at) - e.started_at) / 60 AS duration_minutes,
+       e.baseline_per_hour, e.peak_negatives_per_hour, e.negative_mentions, e.severity, e.severity_level,
+       e.top_terms, e.top_aspects, e.last_evaluated_at, e.computed_at
+FROM crisis_episodes e LEFT JOIN brand_dim d USING (brand);
