@@ -95,12 +95,32 @@ class RunTotals:
         self.lag = r.lag
 
 
+def customer_mentions_by_sentiment(facts: pa.Table) -> dict[tuple[str, str], int]:
+    """(brand, sentiment) -> customer mentions in a batch's accepted events: mention types, not
+    written by a brand account, counted once per brand they concern (an event without brand:
+    'unattributed', as in the windows)."""
+    if facts.num_rows == 0:
+        return {}
+    keep = pc.and_(pc.is_in(facts["event_type"], value_set=pa.array(sorted(MENTION_TYPES))), pc.invert(facts["author_is_brand_account"]))
+    f = facts.filter(keep).select(["brands", "sentiment"])
+    if f.num_rows == 0:
+        return {}
+    none = pc.equal(pc.list_value_length(f["brands"]), 0)
+    brands = pc.if_else(none, pa.scalar(["unattributed"], pa.list_(pa.string())), f["brands"])
+    flat = pa.table({"brand": pc.list_flatten(brands), "sentiment": pc.take(f["sentiment"], pc.list_parent_indices(brands))})
+    counts = flat.group_by(["brand", "sentiment"]).aggregate([("brand", "count")])
+    return {(b, s): int(n) for b, s, n in zip(*(counts[c].to_pylist() for c in ("brand", "sentiment", "brand_count")))}
+
+
 class EmbeddedDriver:
     def __init__(self, job: JobConfig, catalog: Catalog, warehouse: DuckDBWarehouse, metrics: PipelineMetrics | None = None):
         self.job = job
         self.catalog = catalog
         self.warehouse = warehouse
         self.metrics = metrics or PipelineMetrics()
+        for brand in (*catalog.brand_ids, "unattributed"):  # every series exists from the start: PromQL ratios need both sides
+            for sentiment in ("negative", "neutral", "positive", "unknown"):
+                self.metrics.brand_sentiment.labels(brand, sentiment)
         warehouse.sync_brands(catalog)
         self._settings = KafkaSettings(job.bootstrap_servers)
         self._consumer = self._settings.consumer(group_id=job.group_id)
@@ -281,6 +301,8 @@ class EmbeddedDriver:
                 m.brand_engagement.labels(brand, platform).inc(points)
                 m.brand_impressions.labels(brand, platform).inc(impressions)
                 m.brand_reach.labels(brand).inc(reach)
+        for (brand, sentiment), n in customer_mentions_by_sentiment(out.facts).items():
+            m.brand_sentiment.labels(brand, sentiment).inc(n)
 
     def run(
         self,

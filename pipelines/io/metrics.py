@@ -92,6 +92,12 @@ class PipelineMetrics:
             "ascolto_brand_impressions_total", "Views and impressions per brand and platform.", ["brand", "platform"], registry=r
         )
         self.brand_reach = Counter("ascolto_brand_reach_total", "Estimated reach (reach-v1) per brand.", ["brand"], registry=r)
+        self.brand_sentiment = Counter(
+            "ascolto_brand_customer_mentions_total",
+            "Customer mentions (not written by a brand account) per brand and sentiment (negative, neutral, positive, unknown).",
+            ["brand", "sentiment"],
+            registry=r,
+        )
         self.build_info = Gauge(
             "ascolto_build_info", "Version of Ascolto and of its metric definitions.", ["version", "metric_version"], registry=r
         )

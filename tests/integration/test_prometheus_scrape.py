@@ -63,6 +63,7 @@ COMPARED = (
     "ascolto_events_duplicate_total",
     "ascolto_dead_letters_total",
     "ascolto_brand_mentions_total",
+    "ascolto_brand_customer_mentions_total",
 )
 
 T = TypeVar("T")
@@ -247,6 +248,10 @@ class FinalScrape:
                 out[key] = out.get(key, 0) + v
         return {k: int(v) for k, v in out.items() if v}
 
+    def by2(self, name: str, first: str, second: str) -> dict[tuple[str, str], int]:
+        """Values of ``name`` by two labels (zero series kept)."""
+        return {(dict(labels)[first], dict(labels)[second]): int(v) for (n, labels), v in self.values.items() if n == name}
+
 
 def _final_scrape(prom: PrometheusServer, expected_consumed: int) -> FinalScrape | None:
     """The compared counters once consumed equals what was published and every series held its
@@ -325,6 +330,14 @@ def test_prometheus_scrapes_rules_and_warehouse_agree(stream, pipeline, promethe
         mentions_by_brand = dict(
             con.execute(f"SELECT brand, sum(events) FROM engagement_window WHERE event_type IN ({types}) GROUP BY brand").fetchall()
         )
+        customer_by_sentiment = {
+            (b, s): n
+            for b, s, n in con.execute(f"""
+                SELECT brand, sentiment, count(*) FROM (
+                  SELECT unnest(CASE WHEN len(brands) = 0 THEN ['unattributed'] ELSE brands END) AS brand, sentiment
+                  FROM fact_events WHERE event_type IN ({types}) AND NOT author_is_brand_account)
+                GROUP BY ALL""").fetchall()
+        }
     finally:
         con.close()
 
@@ -337,5 +350,9 @@ def test_prometheus_scrapes_rules_and_warehouse_agree(stream, pipeline, promethe
     assert scrape.total("ascolto_dead_letters_total") == dead_letters == sum(dead_by_reason.values())
     assert scrape.by("ascolto_dead_letters_total", "reason") == dead_by_reason
     assert scrape.by("ascolto_brand_mentions_total", "brand") == {b: int(n) for b, n in mentions_by_brand.items() if n}
+    assert {
+        k: v for k, v in scrape.by2("ascolto_brand_customer_mentions_total", "brand", "sentiment").items() if v
+    } == customer_by_sentiment
+    assert {s for _, s in customer_by_sentiment} >= {"negative", "positive"}
     # The stream is rich enough for these comparisons to mean something.
     assert late > 0 and duplicates > 0 and len(dead_by_reason) >= 2 and len(mentions_by_brand) >= 5
