@@ -1,7 +1,7 @@
 """The ``ascolto`` command: the edge where flags and environment become typed configuration.
 
 Subcommands: ``demo``, ``produce``, ``run``, ``broker``, ``summary``, ``dlq``, ``nlp train|eval``,
-``explain``, ``enrich``. User mistakes (bad
+``explain``, ``enrich``, ``query``, ``report``. User mistakes (bad
 flags, unreachable broker, unusable warehouse) end with one ``ascolto: error: ...`` line and
 exit code 2, never a traceback.
 """
@@ -223,6 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     nlp_explain.add_arguments(sub.add_parser("explain", help="why a post gets its language, entities and labels"))
     nlp_batch.add_arguments(sub.add_parser("enrich", help="score a file of posts, write JSON lines with every enrichment field"))
 
+    from pipelines.analytics import query_cli, report
+
+    query_cli.add_arguments(sub.add_parser("query", help="run SQL on the warehouse (DuckDB or PostgreSQL); a table, --csv or --json"))
+    report.add_arguments(sub.add_parser("report", help="write a self-contained HTML report: share of voice, sentiment, care SLA, crises"))
+
     summary = sub.add_parser("summary", help="print the summary of a warehouse")
     summary.add_argument("--warehouse", default=None, help=f"DuckDB warehouse file (env ASCOLTO_WAREHOUSE; default {DEFAULT_WAREHOUSE})")
     return parser
@@ -379,6 +384,10 @@ def main(argv: list[str] | None = None) -> int:
         from pipelines.dlq_cli import cmd_dlq
 
         commands["dlq"] = cmd_dlq
+    if args.command in ("query", "report"):
+        from pipelines.analytics import query_cli, report
+
+        commands["query"], commands["report"] = query_cli.run, report.run
     if args.command in ("nlp", "explain", "enrich"):
         from pipelines.nlp import batch as nlp_batch
         from pipelines.nlp import evaluate as nlp_evaluate

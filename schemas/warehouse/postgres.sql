@@ -226,7 +226,7 @@ FROM per_brand;
 -- (mention, brand) it is about; the base of the net-sentiment views below.
 CREATE OR REPLACE VIEW v_brand_mentions_sentiment AS
 SELECT f.event_id, b.brand, f.event_time, f.platform, f.event_type, f.lang,
-       coalesce(f.sentiment, 'unknown') AS sentiment, f.sentiment_score, f.intent, f.nlp_version
+       coalesce(f.sentiment, 'unknown') AS sentiment, f.sentiment_score, f.intent, f.nlp_version, f.aspects, f.text, f.batch_id
 FROM fact_events f, unnest(f.brands) AS b(brand)
 WHERE NOT f.author_is_brand_account
   AND f.event_type IN ('post', 'mention', 'comment', 'reply', 'review', 'direct_message', 'share');
@@ -381,7 +381,7 @@ CREATE TABLE IF NOT EXISTS crisis_episodes (
     ended_at TIMESTAMP,
     last_evaluated_at TIMESTAMP NOT NULL,
     baseline_per_hour DOUBLE PRECISION NOT NULL,
-    peak_negatives_per_hour BIGINT NOT NULL,
+    peak_negatives_per_hour DOUBLE PRECISION NOT NULL,
     negative_mentions BIGINT NOT NULL,
     severity DOUBLE PRECISION NOT NULL,
     severity_level TEXT NOT NULL,
