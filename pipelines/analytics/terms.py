@@ -52,5 +52,5 @@ def brand_words(catalog, brand_id: str) -> frozenset[str]:
     except KeyError:
         return frozenset(tokenize(fold(brand_id)))
     names = [b.id, b.name, *b.aliases, *b.handles, *b.hashtags, *b.products]
-    names += [n for p in catalog.products_by_id if p.brand == brand_id for n in (p.name, *p.aliases)]
+    names += [n for p in getattr(catalog, "products_by_id", ()) if p.brand == brand_id for n in (p.name, *p.aliases)]
     return frozenset(t for name in names for t in tokenize(fold(name)))

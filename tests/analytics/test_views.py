@@ -1,0 +1,107 @@
+"""Each analytics view equals the independent computation (tests/analytics/expected.py) over what
+the real pipeline produced from a seeded stream with duplicates, cross-posts, late data and a
+crisis, on DuckDB and on the real PostgreSQL server."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.analytics import expected as x
+from tests.analytics.conftest import fetch, ms, r9
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_stream_has_what_the_views_must_survive(produced, events_by_location):
+    kinds = {r.kind.split(":")[0] for r in produced.stream.records}
+    assert {"duplicate", "cross_post", "malformed"} <= kinds
+    (late,) = fetch(produced.location, "SELECT count(*) FROM late_events")[0]
+    (dups,) = fetch(produced.location, "SELECT count(*) FROM duplicate_events")[0]
+    assert late > 10 and dups > 50
+    events = events_by_location(produced)
+    sentiments = {e.sentiment for e in events}
+    assert {"positive", "neutral", "negative", "unknown"} <= sentiments, "the classifiers' labels must reach fact_events"
+
+
+@pytest.mark.parametrize("view, bucket", [("v_share_of_voice_hourly", x.HOUR), ("v_share_of_voice_daily", x.DAY)])
+def test_share_of_voice_on_three_bases_equals_the_independent_computation(produced, events_by_location, view, bucket):
+    col = "hour" if bucket == x.HOUR else "day"
+    got = {
+        (ms(t), b): (int(m), int(e), int(r), r9(a), r9(bb), r9(c))
+        for t, b, m, e, r, a, bb, c in fetch(
+            produced.location,
+            f"SELECT {col}, brand, mentions, engagement_points, reach, sov_mentions, sov_engagement, sov_reach FROM {view}",
+        )
+    }
+    want = {k: (m, e, r, r9(a), r9(b), r9(c)) for k, (m, e, r, a, b, c) in x.share_of_voice(events_by_location(produced), bucket).items()}
+    assert len(got) >= (6 if bucket == x.HOUR else 4)
+    assert got == want
+
+
+@pytest.mark.parametrize(
+    "view, bucket", [("v_net_sentiment_hourly", x.HOUR), ("v_net_sentiment_daily", x.DAY), ("v_net_sentiment_by_brand", None)]
+)
+def test_net_sentiment_both_formulas_equal_the_independent_computation(produced, events_by_location, view, bucket):
+    cols = "brand, mentions, positive, neutral, negative, unknown, net_sentiment_ratio, net_sentiment_share, formula_version"
+    time_col = {x.HOUR: "hour, ", x.DAY: "day, ", None: ""}[bucket]
+    got = {}
+    for row in fetch(produced.location, f"SELECT {time_col}{cols} FROM {view}"):
+        t = ms(row[0]) if bucket else None
+        b, m, p, n, g, u, ratio, share, version = row[1:] if bucket else row
+        assert version == "net-sentiment-v1"
+        got[(t, b)] = (int(m), int(p), int(n), int(g), int(u), r9(ratio), r9(share))
+    want = {k: (*v[:5], r9(v[5]), r9(v[6])) for k, v in x.net_sentiment(events_by_location(produced), bucket).items()}
+    assert got == want
+    assert any(v[1] and v[3] for v in got.values()), "positive and negative mentions both present"
+
+
+def test_engagement_by_depth_equals_the_independent_computation(produced, events_by_location):
+    got = {
+        (ms(t), b, p): tuple(int(v) for v in rest)
+        for t, b, p, *rest in fetch(
+            produced.location,
+            """SELECT hour, brand, platform, passive_events, light_events, strong_events, light_points, strong_points
+               FROM v_engagement_depth_hourly""",
+        )
+    }
+    want = x.engagement_depth(events_by_location(produced))
+    assert len(got) > 50 and got == want
+
+
+def test_care_requests_and_sla_per_brand_equal_the_independent_computation(produced, events_by_location):
+    events = events_by_location(produced)
+    want_requests = x.care_requests(events)
+    got_requests = {
+        (e, b): (intent, None if s is None else int(s), bool(w), bool(o))
+        for e, b, intent, s, w, o in fetch(
+            produced.location, "SELECT event_id, brand, intent, response_seconds, answered_within_sla, overdue FROM v_care_requests"
+        )
+    }
+    assert got_requests == want_requests
+    answered = [r for r in want_requests.values() if r[1] is not None]
+    assert len(answered) > 50 and any(r[1] > 3600 for r in answered) and any(r[3] for r in want_requests.values())
+    got = {
+        b: (int(q), int(a), int(u), int(o), int(w), r9(s), r9(med), r9(p90))
+        for b, q, a, u, o, w, s, med, p90 in fetch(
+            produced.location,
+            """SELECT brand, requests, answered, unanswered, overdue, answered_within_sla, sla_share, median_response_seconds,
+                      p90_response_seconds FROM v_care_sla_by_brand""",
+        )
+    }
+    want = {b: (*v[:5], r9(v[5]), r9(v[6]), r9(v[7])) for b, v in x.care_by_brand(want_requests).items()}
+    assert set(got) == {"nuvola", "dolceforno"} and got == want
+
+
+def test_strengths_and_weaknesses_equal_the_independent_computation(produced, events_by_location):
+    got = {
+        (b, a): (int(m), int(p), int(n), int(g), verdict)
+        for b, a, m, p, n, g, verdict in fetch(
+            produced.location, "SELECT brand, aspect, mentions, positive, neutral, negative, verdict FROM v_brand_aspects"
+        )
+    }
+    want = {
+        k: (*v, "strength" if v[1] > v[3] else "weakness" if v[3] > v[1] else "mixed")
+        for k, v in x.brand_aspects(events_by_location(produced)).items()
+    }
+    assert got == want
+    assert len(want) >= 5 and {"strength", "weakness"} <= {v[4] for v in want.values()}
