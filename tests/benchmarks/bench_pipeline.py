@@ -32,10 +32,11 @@ from pipelines.io.batch import events_to_arrow  # noqa: E402
 from pipelines.io.broker import EmbeddedBroker, create_topics  # noqa: E402
 from pipelines.io.kafka import KafkaSettings, RangeReader, publish  # noqa: E402
 from pipelines.model import KafkaRecord, RecordChunk  # noqa: E402
+from pipelines.nlp.scorer import default_scorer  # noqa: E402
 from pipelines.transforms.aggregate import pre_aggregate  # noqa: E402
 from pipelines.transforms.decode import decode_record  # noqa: E402
 from pipelines.transforms.dedup import first_copies  # noqa: E402
-from pipelines.transforms.enrich import BrandAttributor, enrich  # noqa: E402
+from pipelines.transforms.enrich import BrandAttributor, enrich, score_texts, scorer_version  # noqa: E402
 from pipelines.transforms.lateness import classify  # noqa: E402
 from pipelines.transforms.score import score  # noqa: E402
 from pipelines.wire import DecodeError, EventCodec  # noqa: E402
@@ -83,7 +84,11 @@ def stage_table(records: list[KafkaRecord], bootstrap: str, topic: str, partitio
     on_time = timed("classify lateness", len(events), lambda: classify(events, -1, 60_000, 300_000)[0])
     unique = timed("deduplicate", len(on_time), lambda: first_copies(on_time, set())[0])
     attributor = BrandAttributor(load_catalog())
-    timed("enrich (language, brands)", len(unique), lambda: enrich(unique, attributor))
+    timed("enrich: language, brands", len(unique), lambda: enrich(unique, attributor))
+    scorer = default_scorer()
+    scorer.score(["warm-up"], ["it"]), scorer.score(["warm-up"], ["en"])  # model loading is not throughput
+    version = scorer_version(scorer)
+    timed("enrich: text classifiers (per event)", len(unique), lambda: score_texts(unique, scorer, version))
     timed("score (engagement-v1)", len(unique), lambda: score(unique))
     timed("pre-aggregate windows", len(unique), lambda: pre_aggregate(unique, 60_000))
     timed("facts to Arrow", len(unique), lambda: events_to_arrow(unique))
