@@ -28,10 +28,31 @@ from rich.table import Table  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from pipelines.catalog import load_catalog  # noqa: E402
 from pipelines.nlp.datasets import read_rows  # noqa: E402
 from pipelines.nlp.evaluate import validation_texts  # noqa: E402
 from pipelines.nlp.scorer import LinearScorer  # noqa: E402
 from pipelines.nlp.spacy_components import build_pipeline  # noqa: E402
+from pipelines.transforms.enrich import BrandAttributor, enrich, scorer_version  # noqa: E402
+
+
+def as_events(texts: list[str]) -> list[dict]:
+    """Minimal accepted events around the texts (what ``enrich`` reads), language left to detect."""
+    return [
+        {
+            "event_id": f"b{i}",
+            "event_type": "post",
+            "text": t,
+            "lang_hint": None,
+            "channel_owner": None,
+            "author": {"id": f"a{i}", "handle": f"@u{i}", "follower_count": 10, "is_brand_account": False},
+            "kafka_topic": "bench",
+            "kafka_partition": 0,
+            "kafka_offset": i,
+            "kafka_value": b"",
+        }
+        for i, t in enumerate(texts)
+    ]
 
 
 def best_rate(n: int, repeats: int, fn) -> float:
@@ -64,7 +85,9 @@ def main() -> int:
         texts.setdefault(row["lang"], []).append(row["text"])
     scorer = LinearScorer()
     table = Table(title=f"Classifier throughput, one core, batches of {args.batch} (posts/s; us per post)")
-    for col in ("lang", "posts", "mean chars", "featurisation", "featurisation + 4 heads", "spaCy nlp.pipe + 4 heads"):
+    attributor = BrandAttributor(load_catalog())
+    version = scorer_version(scorer)
+    for col in ("lang", "posts", "mean chars", "featurisation", "featurisation + 4 heads", "spaCy nlp.pipe + 4 heads", "whole enrichment"):
         table.add_column(col, justify="right")
     for lang in ("it", "en"):
         posts = texts[lang]
@@ -76,6 +99,11 @@ def main() -> int:
             best_rate(len(posts), args.repeats, lambda: [featuriser.transform(c, lang) for c in chunks]),  # noqa: B023
             best_rate(len(posts), args.repeats, lambda: [scorer.score(c, [lang] * len(c)) for c in chunks]),  # noqa: B023
             best_rate(len(posts), args.repeats, lambda: list(nlp.pipe(posts, batch_size=args.batch))),  # noqa: B023
+            best_rate(
+                len(posts),
+                args.repeats,
+                lambda: [enrich(as_events(c), attributor, scorer, version) for c in chunks],  # noqa: B023
+            ),
         ]
         mean_chars = sum(map(len, posts)) / len(posts)
         table.add_row(lang, f"{len(posts):,}", f"{mean_chars:.0f}", *(f"{r:,.0f} ({1e6 / r:.0f} us)" for r in rates))
