@@ -193,26 +193,30 @@ def update_crisis_episodes(con, dialect: Dialect, params: CrisisParams | None = 
 
         catalog = load_catalog()
     d, step_ms = dialect, p.step_seconds * 1000
-    epoch = d.epoch_ms.format("event_time")
-    lo_ms, hi_ms, max_batch = rows(
-        con, d, f"SELECT CAST(min({epoch}) AS BIGINT), CAST(max({epoch}) AS BIGINT), max(batch_id) FROM fact_events"
-    )[0]
+
+    def epoch(agg: str) -> str:  # milliseconds of an aggregate of event_time (converting once, not per row)
+        return f"CAST({d.epoch_ms.format(f'{agg}(event_time)')} AS BIGINT)"
+
+    lo_ms, hi_ms, max_batch = rows(con, d, f"SELECT {epoch('min')}, {epoch('max')}, max(batch_id) FROM fact_events")[0]
     if lo_ms is None:
         return CrisisUpdate([], 0, set(), full, time.perf_counter() - t0)
     data_start, last = int(lo_ms) // step_ms, int(hi_ms) // step_ms
     meta = _meta(con, d, p.version)
     fingerprint = json.dumps(asdict(p), sort_keys=True)
     full = full or meta.get("params") != fingerprint or meta.get("data_start") != str(data_start)
-    negative_brands = [r[0] for r in rows(con, d, f"SELECT DISTINCT brand {NEGATIVES}")]
+    lookback = (p.window_seconds + p.baseline_seconds) // p.step_seconds
     if full:
-        start_at = dict.fromkeys(negative_brands, data_start)
+        start_at = dict.fromkeys((r[0] for r in rows(con, d, f"SELECT DISTINCT brand {NEGATIVES}")), data_start)
     else:
+        # Time advanced for every brand: those with negatives in the windows of the new evaluation
+        # times (none elsewhere can open, and an open episode has had negatives within its cooldown).
         resume = int(meta["evaluated_until"]) + 1
-        start_at = dict.fromkeys(negative_brands, resume)
+        recent = rows(con, d, f"SELECT DISTINCT brand {NEGATIVES} AND event_time >= {d.param}", [_ts((resume - lookback) * step_ms)])
+        start_at = dict.fromkeys((r[0] for r in recent), resume)
         new = rows(
             con,
             d,
-            f"SELECT brand, CAST(min({epoch}) AS BIGINT) {NEGATIVES} AND batch_id > {d.param} GROUP BY brand",
+            f"SELECT brand, {epoch('min')} {NEGATIVES} AND batch_id > {d.param} GROUP BY brand",
             [int(meta["last_batch_id"])],
         )
         for brand, e_ms in new:
@@ -232,8 +236,6 @@ def update_crisis_episodes(con, dialect: Dialect, params: CrisisParams | None = 
     start_at = {b: k for b, k in start_at.items() if k <= last}
     episodes: list[Episode] = []
     if start_at:
-        s = p.step_seconds
-        lookback = (p.window_seconds + p.baseline_seconds) // s
         since = max(min(start_at.values()) - lookback, data_start)
         counts: dict[str, dict[int, int]] = {}
         for brand, k, n in rows(

@@ -226,7 +226,7 @@ FROM per_brand;
 -- (mention, brand) it is about; the base of the net-sentiment views below.
 CREATE OR REPLACE VIEW v_brand_mentions_sentiment AS
 SELECT f.event_id, b.brand, f.event_time, f.platform, f.event_type, f.lang,
-       coalesce(f.sentiment, 'unknown') AS sentiment, f.sentiment_score, f.intent, f.nlp_version, f.aspects, f.text, f.batch_id
+       f.sentiment, f.sentiment_score, f.intent, f.nlp_version, f.aspects, f.text, f.batch_id
 FROM fact_events f, unnest(f.brands) AS b(brand)
 WHERE NOT f.author_is_brand_account
   AND f.event_type IN ('post', 'mention', 'comment', 'reply', 'review', 'direct_message', 'share');
@@ -240,7 +240,7 @@ WITH c AS (
            count(*) FILTER (WHERE sentiment = 'positive') AS positive,
            count(*) FILTER (WHERE sentiment = 'neutral') AS neutral,
            count(*) FILTER (WHERE sentiment = 'negative') AS negative,
-           count(*) FILTER (WHERE sentiment NOT IN ('positive', 'neutral', 'negative')) AS unknown,
+           count(*) FILTER (WHERE sentiment IS NULL OR sentiment NOT IN ('positive', 'neutral', 'negative')) AS unknown,
            avg(sentiment_score) FILTER (WHERE sentiment IN ('positive', 'neutral', 'negative')) AS mean_sentiment_score,
            string_agg(DISTINCT nlp_version, ',' ORDER BY nlp_version) AS nlp_versions
     FROM v_brand_mentions_sentiment GROUP BY 1, 2)
@@ -256,7 +256,7 @@ WITH c AS (
            count(*) FILTER (WHERE sentiment = 'positive') AS positive,
            count(*) FILTER (WHERE sentiment = 'neutral') AS neutral,
            count(*) FILTER (WHERE sentiment = 'negative') AS negative,
-           count(*) FILTER (WHERE sentiment NOT IN ('positive', 'neutral', 'negative')) AS unknown,
+           count(*) FILTER (WHERE sentiment IS NULL OR sentiment NOT IN ('positive', 'neutral', 'negative')) AS unknown,
            avg(sentiment_score) FILTER (WHERE sentiment IN ('positive', 'neutral', 'negative')) AS mean_sentiment_score,
            string_agg(DISTINCT nlp_version, ',' ORDER BY nlp_version) AS nlp_versions
     FROM v_brand_mentions_sentiment GROUP BY 1, 2)
@@ -273,7 +273,7 @@ WITH c AS (
            count(*) FILTER (WHERE sentiment = 'positive') AS positive,
            count(*) FILTER (WHERE sentiment = 'neutral') AS neutral,
            count(*) FILTER (WHERE sentiment = 'negative') AS negative,
-           count(*) FILTER (WHERE sentiment NOT IN ('positive', 'neutral', 'negative')) AS unknown,
+           count(*) FILTER (WHERE sentiment IS NULL OR sentiment NOT IN ('positive', 'neutral', 'negative')) AS unknown,
            avg(sentiment_score) FILTER (WHERE sentiment IN ('positive', 'neutral', 'negative')) AS mean_sentiment_score,
            string_agg(DISTINCT nlp_version, ',' ORDER BY nlp_version) AS nlp_versions
     FROM v_brand_mentions_sentiment GROUP BY 1)
@@ -399,3 +399,8 @@ SELECT e.brand, d.name AS brand_name, d.sector, e.detector_version,
        e.baseline_per_hour, e.peak_negatives_per_hour, e.negative_mentions, e.severity, e.severity_level,
        e.top_terms, e.top_aspects, e.last_evaluated_at, e.computed_at
 FROM crisis_episodes e LEFT JOIN brand_dim d USING (brand);
+
+-- Time-range and per-commit reads (crisis detection after each commit, BI drill-down by time):
+-- a server reads them from an index; DuckDB prunes by its zone maps and needs none.
+CREATE INDEX IF NOT EXISTS fact_events_event_time ON fact_events (event_time);
+CREATE INDEX IF NOT EXISTS fact_events_batch_id ON fact_events (batch_id);
