@@ -18,7 +18,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["pipelines", "pipelines.*", "schemas"]),
     package_data={
-        "pipelines": ["data/*.yaml", "nlp/models/*/*.json", "nlp/models/*/*.npz", "nlp/models/*.md"],
+        "pipelines": ["data/*.yaml", "data/aspects/*.yaml", "nlp/models/*/*.json", "nlp/models/*/*.npz", "nlp/models/*.md"],
         "schemas": ["registry.json", "*/*.avsc", "warehouse/*.sql"],
     },
     install_requires=[

@@ -16,7 +16,7 @@ import yaml
 
 from pipelines.text import fold, tokenize
 
-__all__ = ["Brand", "BrandMatcher", "Catalog", "CatalogError", "fold", "load_catalog"]
+__all__ = ["Brand", "BrandMatcher", "Catalog", "CatalogError", "Mention", "MentionMatcher", "Product", "fold", "load_catalog"]
 
 
 class CatalogError(ValueError):
@@ -36,9 +36,18 @@ class Brand:
 
 
 @dataclass(frozen=True)
+class Product:
+    id: str
+    name: str
+    brand: str  # the brand id that sells it
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Catalog:
     version: int
     brands: tuple[Brand, ...]
+    products_by_id: tuple[Product, ...] = ()  # products with their own ids (for mention spans)
 
     @property
     def brand_ids(self) -> tuple[str, ...]:
@@ -72,6 +81,7 @@ def load_catalog(path: Path | None = None) -> Catalog:
     if not isinstance(doc, dict) or not isinstance(doc.get("brands"), list) or not doc["brands"]:
         raise CatalogError(f"{source} must be a mapping with a non-empty 'brands' list")
     brands = []
+    product_list: list[Product] = []
     seen: set[str] = set()
     for i, b in enumerate(doc["brands"]):
         missing = [k for k in ("id", "name", "sector", "role") if not b.get(k)]
@@ -85,6 +95,12 @@ def load_catalog(path: Path | None = None) -> Catalog:
             raise CatalogError(f"{source}: brand {b['id']!r} role must be 'own' or 'competitor', not {b['role']!r}")
         seen.add(b["id"])
         products = tuple(a for p in b.get("products") or () for a in [p["name"], *p.get("aliases", ())])
+        for p in b.get("products") or ():
+            pid = p.get("id") or f"{b['id']}_{len(product_list)}"
+            if pid in seen:
+                raise CatalogError(f"{source}: product id {pid!r} appears twice or is also a brand id")
+            seen.add(pid)
+            product_list.append(Product(id=pid, name=p["name"], brand=b["id"], aliases=tuple(p.get("aliases") or ())))
         brands.append(
             Brand(
                 id=b["id"],
@@ -97,7 +113,7 @@ def load_catalog(path: Path | None = None) -> Catalog:
                 products=products,
             )
         )
-    return Catalog(version=int(doc.get("version", 1)), brands=tuple(brands))
+    return Catalog(version=int(doc.get("version", 1)), brands=tuple(brands), products_by_id=tuple(product_list))
 
 
 class BrandMatcher:
@@ -138,3 +154,75 @@ class BrandMatcher:
             return []
         folded = fold(text)
         return self.match_tokens(folded, tokenize(folded))
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A catalog mention: ``text[start:end]`` as written; kind ``brand`` (own), ``competitor`` or ``product``."""
+
+    start: int
+    end: int
+    kind: str
+    id: str
+
+
+class MentionMatcher:
+    """Mention spans with kinds: ``spans(text)`` -> [Mention], sorted by position.
+
+    The surface forms of an entity are its name and aliases, its handles with their '@' and
+    its hashtags with their '#' (a bare hashtag word is an alias of its own when the catalog
+    lists it). A form matches as a whole word, case- and accent-insensitively. Overlaps are
+    resolved as the domain set's labels are (``tests/data/DOMAIN_POSTS.md``): the longest span
+    wins, a product wins a tie with a brand, then the earlier span. So "LineaViva Fibra" is one
+    product mention and "@NuvolaHosting" one brand mention.
+
+    Same fast path as ``BrandMatcher``: the folded text's tokens are looked up in an index of
+    the forms' first tokens; only a hit runs that form's regex to find its spans. Posts that
+    name nothing cost one dict lookup per token.
+    """
+
+    def __init__(self, catalog: Catalog):
+        forms: dict[str, tuple[int, str, str]] = {}  # folded form -> (priority, kind, id)
+        for b in catalog.brands:
+            kind = "brand" if b.role == "own" else "competitor"
+            for term in (b.name, *b.aliases, *b.handles, *b.hashtags):
+                forms.setdefault(fold(term), (1, kind, b.id))
+        for p in catalog.products_by_id:
+            for term in (p.name, *p.aliases):
+                forms[fold(term)] = (0, "product", p.id)  # a product form shadows a brand alias spelled the same
+        self._first: dict[str, list[tuple[re.Pattern, int, str, str]]] = {}
+        for term, (prio, kind, eid) in forms.items():
+            toks = tokenize(term)
+            if toks:
+                pattern = re.compile(r"(?<!\w)" + re.escape(term) + r"(?!\w)")
+                self._first.setdefault(toks[0], []).append((pattern, prio, kind, eid))
+
+    def spans_tokens(self, text: str, folded: str, tokens: list[str]) -> list[Mention]:
+        """Spans given the text, its ``fold`` and its ``tokenize`` (the enrichment computes both once)."""
+        first = self._first
+        hits = None
+        for tok in tokens:
+            cands = first.get(tok)
+            if cands:
+                if hits is None:
+                    hits = set()
+                hits.update(cands)
+        if not hits:
+            return []
+        if len(folded) != len(text):  # lower() changed a length (rare: 'İ'): fold char by char to keep offsets
+            folded = "".join(fold(c)[:1] or c for c in text)
+        found = [(m.start(), m.end(), prio, kind, eid) for pattern, prio, kind, eid in hits for m in pattern.finditer(folded)]
+        if len(found) > 1:
+            found.sort(key=lambda c: (c[0] - c[1], c[2], c[0]))
+            taken: list[tuple[int, int, int, str, str]] = []
+            for c in found:
+                if all(c[1] <= t[0] or c[0] >= t[1] for t in taken):
+                    taken.append(c)
+            found = sorted(taken)
+        return [Mention(s, e, kind, eid) for s, e, _, kind, eid in found]
+
+    def spans(self, text: str | None) -> list[Mention]:
+        if not text:
+            return []
+        folded = fold(text)
+        return self.spans_tokens(text, folded, tokenize(folded))
