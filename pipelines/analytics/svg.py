@@ -6,6 +6,7 @@ escaped. Values may be None (a gap, or "no data"); the axes say the unit.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from html import escape
 
@@ -26,6 +27,14 @@ def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     if hi <= lo:
         return [lo]
     return [lo + (hi - lo) * i / (n - 1) for i in range(n)]
+
+
+def _nice_top(hi: float) -> float:
+    """The smallest 1, 2, 2.5 or 5 x 10^k at or above ``hi``: y axes with round ticks."""
+    if hi <= 0:
+        return 1.0
+    magnitude = 10 ** math.floor(math.log10(hi))
+    return next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= hi)
 
 
 def line_chart(
@@ -49,7 +58,7 @@ def line_chart(
     x0, x1 = min(xs), max(xs)
     if x1 == x0:
         x1 = x0 + 3600
-    y0, y1 = y_range or (min(0.0, min(ys)), max(ys) or 1.0)
+    y0, y1 = y_range or (min(0.0, min(ys)), _nice_top(max(ys)))
     if y1 == y0:
         y1 = y0 + 1
     w, h = width - left - right, height - top - bottom

@@ -105,3 +105,26 @@ def test_strengths_and_weaknesses_equal_the_independent_computation(produced, ev
     }
     assert got == want
     assert len(want) >= 5 and {"strength", "weakness"} <= {v[4] for v in want.values()}
+
+
+def test_summary_rows_give_the_care_sla_in_minutes_and_both_sentiment_formulas(produced, events_by_location):
+    from pipelines.analytics.sql import connect
+    from pipelines.analytics.summary_rows import care_sla_summary, net_sentiment_summary
+
+    events = events_by_location(produced)
+    con, dialect = connect(produced.location)
+    try:
+        care, sentiment = care_sla_summary(con, dialect), net_sentiment_summary(con, dialect)
+    finally:
+        con.close()
+    want = x.care_by_brand(x.care_requests(events))
+    names = {"nuvola": "Nuvola Hosting", "dolceforno": "Dolce Forno"}
+    assert [r[0] for r in care] == [names[b] for b in sorted(want, key=lambda b: -want[b][0])]
+    for name, q, a, u, o, share, med, p90, sla in care:
+        w = want[next(b for b, n in names.items() if n == name)]
+        assert (q, a, u, o) == w[:4] and r9(share) == r9(w[5]) and sla == 60.0
+        assert med == pytest.approx(w[6] / 60) and p90 == pytest.approx(w[7] / 60)
+    want_sentiment = x.net_sentiment(events, None)
+    assert {b: (p, n, g, u, r9(r), r9(s)) for b, (p, n, g, u, r, s) in sentiment.items()} == {
+        b: (*v[1:5], r9(v[5]), r9(v[6])) for (_, b), v in want_sentiment.items()
+    }
