@@ -202,4 +202,6 @@ def test_late_negatives_before_the_evaluated_range_are_counted_by_the_next_updat
     [row] = _episodes(con, DUCKDB)
     assert row[0] == "nuvola" and row[2] == datetime(2026, 11, 24, 9, 55) and row[4] is None, "ongoing: the data ends inside the cooldown"
     assert active_crises(con, DUCKDB) == {"nuvola"}
+    stricter = update_crisis_episodes(con, DUCKDB, CrisisParams(velocity_ratio=50.0, volume_ratio=50.0))
+    assert stricter.full and stricter.episodes_written == 0 and _episodes(con, DUCKDB) == [], "changed parameters recompute everything"
     con.close()
