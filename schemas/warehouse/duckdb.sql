@@ -352,16 +352,17 @@ SELECT brand, count(*) AS requests,
        min(sla_seconds) AS sla_seconds, 'care-v1' AS care_version
 FROM v_care_requests GROUP BY brand;
 
--- Strengths and weaknesses: aspect x polarity of the customer voice, per brand ('support:negative'
--- counts one negative mention of support). verdict: strength when positive mentions outnumber
--- negative ones, weakness when the reverse, mixed when equal.
+-- Strengths and weaknesses: aspect x polarity of the customer voice, per brand. A post counts
+-- once per aspect and polarity it carries ('support:negative' twice in one post is one negative
+-- mention of support); mentions = posts naming the aspect. verdict: strength when positive
+-- mentions outnumber negative ones, weakness when the reverse, mixed when equal.
 CREATE OR REPLACE VIEW v_brand_aspects AS
 WITH a AS (
-    SELECT b.brand, split_part(x.aspect, ':', 1) AS aspect, split_part(x.aspect, ':', 2) AS polarity
+    SELECT DISTINCT f.event_id, b.brand, split_part(x.aspect, ':', 1) AS aspect, split_part(x.aspect, ':', 2) AS polarity
     FROM fact_events f, unnest(f.brands) AS b(brand), unnest(f.aspects) AS x(aspect)
     WHERE NOT f.author_is_brand_account),
 c AS (
-    SELECT brand, aspect, count(*) AS mentions,
+    SELECT brand, aspect, count(DISTINCT event_id) AS mentions,
            count(*) FILTER (WHERE polarity = 'positive') AS positive,
            count(*) FILTER (WHERE polarity = 'neutral') AS neutral,
            count(*) FILTER (WHERE polarity = 'negative') AS negative

@@ -178,16 +178,17 @@ def care_by_brand(requests: dict[tuple, tuple]) -> dict[str, tuple]:
 
 
 def brand_aspects(events: list[Event]) -> dict[tuple, tuple]:
-    """(brand, aspect) -> (mentions, positive, neutral, negative)."""
+    """(brand, aspect) -> (posts naming it, positive, neutral, negative posts): once per post."""
     out: dict[tuple, Counter] = defaultdict(Counter)
+    posts: dict[tuple, set[str]] = defaultdict(set)
     for e in events:
         if e.is_brand:
             continue
         for b in e.brands:
-            for a in e.aspects:
-                category, polarity = a.split(":", 1)
+            for category, polarity in {tuple(a.split(":", 1)) for a in e.aspects}:
                 out[(b, category)][polarity] += 1
-    return {k: (sum(c.values()), c["positive"], c["neutral"], c["negative"]) for k, c in out.items()}
+                posts[(b, category)].add(e.event_id)
+    return {k: (len(posts[k]), c["positive"], c["neutral"], c["negative"]) for k, c in out.items()}
 
 
 def negatives_of(events: list[Event], brand: str) -> list[int]:
