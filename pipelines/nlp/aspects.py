@@ -165,7 +165,7 @@ def load_vocabulary(catalog: str | Path | None = None) -> AspectVocabulary:
     return AspectVocabulary(name, tuple(section["categories"]), terms, source)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Token:
     start: int
     end: int
@@ -411,13 +411,23 @@ class PolarityModel:
         if self.scorer == "lexicon":
             s = features.get("lex+", 0) + features.get("emo+", 0) - features.get("lex-", 0) - features.get("emo-", 0)
             return ("positive", 1.0) if s > 0 else ("negative", 1.0) if s < 0 else ("neutral", 1.0)
-        z = list(self.intercept)
-        weights = self.weights
-        for name, v in features.items():
-            w = weights.get(name)
-            if w is not None:
-                for j in range(len(z)):
-                    z[j] += v * w[j]
+        if len(self.classes) == 3:  # the common case, unrolled: this runs once per hit
+            z0, z1, z2 = self.intercept
+            weights = self.weights
+            for name, v in features.items():
+                w = weights.get(name)
+                if w is not None:
+                    z0 += v * w[0]
+                    z1 += v * w[1]
+                    z2 += v * w[2]
+            z = [z0, z1, z2]
+        else:
+            z = list(self.intercept)
+            for name, v in features.items():
+                w = self.weights.get(name)
+                if w is not None:
+                    for j in range(len(z)):
+                        z[j] += v * w[j]
         top = max(z)
         e = [math.exp(x - top) for x in z]
         j = e.index(1.0)
@@ -558,9 +568,14 @@ class AspectTagger:
         spans = clauses(toks, model.split_commas)
         post = _post_context(toks, marks)
         hits = []
+        seen: dict[tuple[int, int, str], tuple[str, float]] = {}  # a clause naming a category twice is scored once
         for i, j, category, term in found:
             a, b = next(((a, b) for a, b in spans if a <= i < b), (0, len(toks)))
-            polarity, confidence = model.score(clause_features(toks, marks, a, max(b, j), category, post))
+            key = (a, max(b, j), category)
+            scored = seen.get(key)
+            if scored is None:
+                scored = seen[key] = model.score(clause_features(toks, marks, a, key[1], category, post))
+            polarity, confidence = scored
             hits.append(AspectHit(category, polarity, toks[i].start, toks[j - 1].end, term, round(confidence, 4)))
         for category in added:
             polarity, confidence = model.score(clause_features(toks, marks, 0, len(toks), category, post)) if toks else ("neutral", 1.0)
