@@ -25,6 +25,7 @@ import apache_beam as beam
 from pipelines.catalog import BrandMatcher, Catalog
 from pipelines.language import detect_language_tokens
 from pipelines.model import DeadLetter, DeadLetterReason
+from pipelines.nlp.aspects import AspectTagger
 from pipelines.nlp.scorer import UNKNOWN, Scorer, load_scorer
 from pipelines.text import fold, tokenize
 
@@ -85,6 +86,17 @@ def enrich_event(e: dict, attributor: BrandAttributor) -> dict:
     return e
 
 
+_tagger: AspectTagger | None = None
+
+
+def default_tagger() -> AspectTagger:
+    """The packaged catalog's aspect vocabularies and the shipped aspect models, loaded once per process."""
+    global _tagger
+    if _tagger is None:
+        _tagger = AspectTagger.load()
+    return _tagger
+
+
 def scorer_version(scorer: Scorer) -> str:
     """What produced the text fields, stored on every row: a scorer's ``version`` attribute, else its class."""
     version = getattr(scorer, "version", None)
@@ -111,29 +123,44 @@ def _set_text_fields(e: dict, fields: dict, version: str) -> None:
     e["nlp_version"] = version
 
 
-def score_texts(events: list[dict], scorer: Scorer, version: str) -> list[tuple[dict, str]]:
-    """Sets the text fields on events (one ``score`` call for the chunk); returns (event, error) for those
-    the scorer failed on. A chunk that fails is retried event by event, so one bad text costs one event."""
+def _aspects(hits) -> list[str]:
+    """'category:polarity' strings of a post, each once, in text order."""
+    return list(dict.fromkeys(f"{h.category}:{h.polarity}" for h in hits))
+
+
+def score_texts(events: list[dict], scorer: Scorer, version: str, tagger: AspectTagger | None = None) -> list[tuple[dict, str]]:
+    """Sets the text fields on events (one ``score`` call and one ``tag`` call for the chunk);
+    returns (event, error) for those the scorer or the tagger failed on. A chunk that fails is
+    retried event by event, so one bad text costs one event. Aspects come from the tagger
+    (the catalog's vocabularies) unless the scorer returns its own ``aspects``."""
     with_text = [e for e in events if e["text"] and e["lang"] != UNKNOWN]
     for e in events:
         if not (e["text"] and e["lang"] != UNKNOWN):
             _no_text_fields(e, version)
     if not with_text:
         return []
-    try:
-        results = scorer.score([e["text"] for e in with_text], [e["lang"] for e in with_text])
-        if len(results) != len(with_text):
-            raise EnrichmentError(f"the scorer returned {len(results)} results for {len(with_text)} texts")
-        for e, fields in zip(with_text, results):
+
+    def apply(chunk: list[dict]) -> None:
+        texts, langs = [e["text"] for e in chunk], [e["lang"] for e in chunk]
+        results = scorer.score(texts, langs)
+        if len(results) != len(chunk):
+            raise EnrichmentError(f"the scorer returned {len(results)} results for {len(chunk)} texts")
+        hits = tagger.tag(texts, langs) if tagger is not None else [()] * len(chunk)
+        for e, fields, found in zip(chunk, results, hits):
             _set_text_fields(e, fields, version)
+            if "aspects" not in fields:
+                e["aspects"] = _aspects(found)
+
+    try:
+        apply(with_text)
         return []
     except Exception:  # noqa: BLE001 - a plug-in scorer may raise anything; narrowed to the event below
         failed = []
         for e in with_text:
             try:
-                _set_text_fields(e, scorer.score([e["text"]], [e["lang"]])[0], version)
+                apply([e])
             except Exception as exc:  # noqa: BLE001
-                failed.append((e, f"scorer {version} failed: {type(exc).__name__}: {exc}"))
+                failed.append((e, f"text enrichment ({version}) failed: {type(exc).__name__}: {exc}"))
         return failed
 
 
@@ -151,11 +178,12 @@ def _dead_letter(e: dict, message: str) -> DeadLetter:
 
 
 def enrich(
-    events: list[dict], attributor: BrandAttributor, scorer: Scorer | None = None, version: str = ""
+    events: list[dict], attributor: BrandAttributor, scorer: Scorer | None = None, version: str = "", tagger: AspectTagger | None = None
 ) -> tuple[list[dict], list[DeadLetter]]:
     """Enriches events in place; returns (enriched events, dead letters for those it could not).
 
-    Without a scorer only language and brands are set (the text fields are left out)."""
+    Without a scorer only language and brands are set (the text fields are left out); without
+    a tagger, aspects are those the scorer returns (none for the shipped scorer)."""
     ok, dead = [], []
     for e in events:
         try:
@@ -163,7 +191,7 @@ def enrich(
         except EnrichmentError as err:
             dead.append(_dead_letter(e, str(err)))
     if scorer is not None:
-        failed = score_texts(ok, scorer, version or scorer_version(scorer))
+        failed = score_texts(ok, scorer, version or scorer_version(scorer), tagger)
         if failed:
             bad = {id(e) for e, _ in failed}
             dead.extend(_dead_letter(e, message) for e, message in failed)
@@ -180,15 +208,17 @@ class EnrichEventsFn(beam.DoFn):
         self._scorer_spec = scorer_spec
         self._attributor: BrandAttributor | None = None
         self._scorer: Scorer | None = None
+        self._tagger: AspectTagger | None = None
         self._version = ""
 
     def setup(self):
         self._attributor = BrandAttributor(self._catalog)
         self._scorer = load_scorer(self._scorer_spec)
+        self._tagger = default_tagger()
         self._version = scorer_version(self._scorer)
 
     def process(self, events: list[dict]):
-        ok, dead = enrich(events, self._attributor, self._scorer, self._version)
+        ok, dead = enrich(events, self._attributor, self._scorer, self._version, self._tagger)
         for d in dead:
             yield beam.pvalue.TaggedOutput(DEAD_LETTERS, d)
         if ok:

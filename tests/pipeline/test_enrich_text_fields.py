@@ -11,7 +11,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from pipelines.catalog import load_catalog
 from pipelines.config import ConfigError, JobConfig
 from pipelines.nlp.scorer import FIELDS, default_scorer
-from pipelines.transforms.enrich import TEXT_FIELDS, BrandAttributor, EnrichEvents, enrich
+from pipelines.transforms.enrich import TEXT_FIELDS, BrandAttributor, EnrichEvents, default_tagger, enrich
 
 CATALOG = load_catalog()
 
@@ -33,7 +33,7 @@ def _event(i: int, text: str | None, event_type: str = "post") -> dict:
 
 POSTS = [
     _event(0, "Il supporto di Nuvola Hosting non risponde da due giorni, che schifo 😡"),
-    _event(1, "Grazie Nuvola Hosting, sito migrato in un'ora, servizio eccellente!"),
+    _event(1, "Grazie Nuvola Hosting, assistenza eccellente e sito migrato in un'ora!"),
     _event(2, "Dolce Forno cookies are amazing, best breakfast ever 😍"),
     _event(3, None, "reaction"),
     _event(4, "POISON this text breaks the team scorer"),
@@ -60,7 +60,7 @@ def _copy(events: list[dict]) -> list[dict]:
 
 
 def test_shipped_models_set_every_text_field_with_valid_values():
-    ok, dead = enrich(_copy(POSTS[:4]), BrandAttributor(CATALOG), default_scorer())
+    ok, dead = enrich(_copy(POSTS[:4]), BrandAttributor(CATALOG), default_scorer(), tagger=default_tagger())
     assert dead == []
     by_id = {e["event_id"]: e for e in ok}
     for e in ok:
@@ -70,6 +70,8 @@ def test_shipped_models_set_every_text_field_with_valid_values():
         assert isinstance(e["aspects"], list)
     assert by_id["e0"]["sentiment"] == "negative" and by_id["e0"]["sentiment_score"] < 0
     assert by_id["e0"]["intent"] == "complaint"
+    assert "support:negative" in by_id["e0"]["aspects"]  # the catalog's vocabulary, polarity from its clause
+    assert any(a.endswith(":positive") for a in by_id["e1"]["aspects"])
     assert by_id["e1"]["sentiment"] == "positive" and by_id["e1"]["sentiment_score"] > 0
     assert by_id["e2"]["lang"] == "en" and by_id["e2"]["sentiment"] == "positive"
     # a reaction has no text: counted, with every text field unknown
