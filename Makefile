@@ -48,13 +48,15 @@ bench: install
 	$(BIN)/python tests/benchmarks/bench_nlp.py
 
 # Retrain every classifier head from ../shared/data (or ASCOLTO_DATA_DIR) and the domain posts;
-# writes pipelines/nlp/models/<lang>/<head>.{npz,json} and the model index.
+# writes pipelines/nlp/models/<lang>/<head>.{npz,json}, the model index, and the aspect models.
 models: install
 	$(BIN)/ascolto nlp train
+	$(BIN)/ascolto nlp train-aspects
 
-# Macro-F1, confusion matrices and throughput of the shipped models; exits 1 if a target is missed.
+# Macro-F1, confusion matrices and throughput of the shipped models, then aspects and mentions;
+# both reports always print; exits 1 if either misses a target.
 eval: install
-	$(BIN)/ascolto nlp eval --check
+	$(BIN)/ascolto nlp eval --check; a=$$?; $(BIN)/ascolto nlp eval-aspects --check; b=$$?; test $$a -eq 0 -a $$b -eq 0
 
 lint: install
 	$(BIN)/ruff check pipelines tests

@@ -211,8 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
     for p_ in (dlq_list, dlq_show, dlq_replay):
         p_.add_argument("--warehouse", help=f"DuckDB warehouse file (env ASCOLTO_WAREHOUSE; default {DEFAULT_WAREHOUSE})")
 
+    from pipelines.nlp import aspects_train as nlp_aspects_train
     from pipelines.nlp import batch as nlp_batch
     from pipelines.nlp import evaluate as nlp_evaluate
+    from pipelines.nlp import evaluate_aspects as nlp_evaluate_aspects
     from pipelines.nlp import explain as nlp_explain
     from pipelines.nlp import train as nlp_train
 
@@ -220,6 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
     nlp_sub = nlp.add_subparsers(dest="nlp_command", required=True, metavar="ACTION")
     nlp_train.add_arguments(nlp_sub.add_parser("train", help="train every head from TSV files and write models and model cards"))
     nlp_evaluate.add_arguments(nlp_sub.add_parser("eval", help="macro-F1, confusion matrices and throughput of the shipped models"))
+    nlp_aspects_train.add_arguments(nlp_sub.add_parser("train-aspects", help="train the aspect polarity models and detectors"))
+    nlp_evaluate_aspects.add_arguments(
+        nlp_sub.add_parser("eval-aspects", help="aspect detection and polarity, and mention F1, of the shipped catalogs and models")
+    )
     nlp_explain.add_arguments(sub.add_parser("explain", help="why a post gets its language, entities and labels"))
     nlp_batch.add_arguments(sub.add_parser("enrich", help="score a file of posts, write JSON lines with every enrichment field"))
 
@@ -395,7 +401,15 @@ def main(argv: list[str] | None = None) -> int:
         from pipelines.nlp import train as nlp_train
 
         if args.command == "nlp":
-            commands["nlp"] = nlp_train.run if args.nlp_command == "train" else nlp_evaluate.run
+            from pipelines.nlp import aspects_train as nlp_aspects_train
+            from pipelines.nlp import evaluate_aspects as nlp_evaluate_aspects
+
+            commands["nlp"] = {
+                "train": nlp_train.run,
+                "eval": nlp_evaluate.run,
+                "train-aspects": nlp_aspects_train.run,
+                "eval-aspects": nlp_evaluate_aspects.run,
+            }[args.nlp_command]
         else:
             commands[args.command] = nlp_explain.run if args.command == "explain" else nlp_batch.run
     try:

@@ -33,12 +33,14 @@ from pipelines.nlp import aspects_data as D
 from pipelines.nlp.aspects import POLARITIES, AspectTagger
 from pipelines.nlp.datasets import DataError, heldout_ids, read_rows
 
-# (catalog, language) -> (detection micro-F1 target, polarity macro-F1 target)
+# (catalog, language) -> (detection micro-F1 target, polarity macro-F1 target). The issue sets the
+# aspect targets on the research aspect sets with a catalog for their domain; the project catalog
+# on the domain held-out posts is reported beside them (None: no target, informational).
 TARGETS = {
     ("hotel", "it"): (0.80, 0.70),
     ("restaurant", "en"): (0.80, 0.60),
-    ("project", "it"): (0.80, 0.70),
-    ("project", "en"): (0.80, 0.60),
+    ("project", "it"): (None, None),
+    ("project", "en"): (None, None),
 }
 MENTION_TARGET = 0.95
 SPLITS = {"hotel": "absita_it_val", "restaurant": "semeval14rest_en_val", "project": "domain_heldout"}
@@ -113,9 +115,9 @@ def evaluate(data_dir: Path | None, speed_seconds: float = 2.0) -> dict:
     for key, s in report["aspects"].items():
         det, pol = TARGETS[(s["catalog"], s["lang"])]
         s["targets"] = {"detection_micro_f1": det, "polarity_macro_f1": pol}
-        if s["detection_micro_f1"] < det:
+        if det is not None and s["detection_micro_f1"] < det:
             misses.append(f"{key} detection micro-F1 {s['detection_micro_f1']:.3f} < {det}")
-        if s["polarity_macro_f1"] < pol:
+        if pol is not None and s["polarity_macro_f1"] < pol:
             misses.append(f"{key} polarity macro-F1 {s['polarity_macro_f1']:.3f} < {pol}")
     for key, s in report["mentions"].items():
         if s["f1"] < MENTION_TARGET:
@@ -130,8 +132,8 @@ def render(report: dict, console: Console) -> None:
         t.add_column(col, justify="left" if col in ("split", "catalog") else "right")
     for key, s in report["aspects"].items():
         tg = s["targets"]
-        ok_d = "green" if s["detection_micro_f1"] >= tg["detection_micro_f1"] else "red"
-        ok_p = "green" if s["polarity_macro_f1"] >= tg["polarity_macro_f1"] else "red"
+        ok_d = "white" if tg["detection_micro_f1"] is None else "green" if s["detection_micro_f1"] >= tg["detection_micro_f1"] else "red"
+        ok_p = "white" if tg["polarity_macro_f1"] is None else "green" if s["polarity_macro_f1"] >= tg["polarity_macro_f1"] else "red"
         t.add_row(
             key,
             s["catalog"],
@@ -139,11 +141,11 @@ def render(report: dict, console: Console) -> None:
             f"{s['detection_precision']:.3f}",
             f"{s['detection_recall']:.3f}",
             f"[{ok_d}]{s['detection_micro_f1']:.3f}[/]",
-            f"{tg['detection_micro_f1']:.2f}",
+            "info" if tg["detection_micro_f1"] is None else f"{tg['detection_micro_f1']:.2f}",
             str(s["polarity_scored"]),
             f"[{ok_p}]{s['polarity_macro_f1']:.3f}[/]",
             f"{s['polarity_accuracy']:.3f}",
-            f"{tg['polarity_macro_f1']:.2f}",
+            "info" if tg["polarity_macro_f1"] is None else f"{tg['polarity_macro_f1']:.2f}",
         )
     console.print(t)
     m = Table(title="Mentions (exact start, end, kind, id)")

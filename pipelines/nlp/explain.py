@@ -44,11 +44,41 @@ def feature_names(text: str, lang: str, config: FeatureConfig) -> tuple[dict[int
     return names, hits
 
 
+_cache: dict[str, object] = {}
+
+
+def _mention_matcher():
+    from pipelines.catalog import MentionMatcher, load_catalog
+
+    if "mentions" not in _cache:
+        _cache["mentions"] = MentionMatcher(load_catalog())
+    return _cache["mentions"]
+
+
+def _tagger():
+    from pipelines.transforms.enrich import default_tagger
+
+    return default_tagger()
+
+
 def explain(text: str, lang: str | None = None, scorer: LinearScorer | None = None, top: int = 8) -> dict:
     scorer = scorer or default_scorer()
     lang = lang or detect_language(text)
     fields = scorer.score([text], [lang])[0]
-    result = {"text": text, "lang": lang, "fields": fields, "cues": [], "evidence": {}}
+    mentions = _mention_matcher().spans(text)
+    hits = _tagger().tag([text], [lang], [mentions])[0]
+    result = {
+        "text": text,
+        "lang": lang,
+        "entities": [{"text": text[m.start : m.end], "kind": m.kind, "id": m.id, "start": m.start, "end": m.end} for m in mentions],
+        "aspects": [
+            {"category": h.category, "polarity": h.polarity, "term": text[h.start : h.end] if h.term else "", "confidence": h.confidence}
+            for h in hits
+        ],
+        "fields": fields,
+        "cues": [],
+        "evidence": {},
+    }
     try:
         featuriser, stack = scorer.featuriser(lang), scorer.stack(lang)
     except ScorerError:
@@ -84,6 +114,14 @@ def render(result: dict) -> None:
 
     console = Console()
     console.print(f"[bold]{result['text']}[/]\nlanguage: {result['lang']}")
+    entities = ", ".join(f"{e['text']!r} = {e['kind']} {e['id']}" for e in result["entities"])
+    console.print(f"entities: {entities or '(no catalog brand, competitor or product)'}")
+    aspects = ", ".join(
+        f"{a['category']} [{'green' if a['polarity'] == 'positive' else 'red' if a['polarity'] == 'negative' else 'yellow'}]"
+        f"{a['polarity']}[/] ({a['term'] or 'whole post'!s}, {a['confidence']:.2f})"
+        for a in result["aspects"]
+    )
+    console.print(f"aspects: {aspects or '(none)'}")
     if result["cues"]:
         console.print("cues: " + ", ".join(result["cues"]))
     for name, field in result["fields"].items():

@@ -33,7 +33,7 @@ from pipelines.nlp.datasets import read_rows  # noqa: E402
 from pipelines.nlp.evaluate import validation_texts  # noqa: E402
 from pipelines.nlp.scorer import LinearScorer  # noqa: E402
 from pipelines.nlp.spacy_components import build_pipeline  # noqa: E402
-from pipelines.transforms.enrich import BrandAttributor, enrich, scorer_version  # noqa: E402
+from pipelines.transforms.enrich import BrandAttributor, default_tagger, enrich, scorer_version  # noqa: E402
 
 
 def as_events(texts: list[str]) -> list[dict]:
@@ -87,6 +87,7 @@ def main() -> int:
     table = Table(title=f"Classifier throughput, one core, batches of {args.batch} (posts/s; us per post)")
     attributor = BrandAttributor(load_catalog())
     version = scorer_version(scorer)
+    tagger = default_tagger()
     for col in ("lang", "posts", "mean chars", "featurisation", "featurisation + 4 heads", "spaCy nlp.pipe + 4 heads", "whole enrichment"):
         table.add_column(col, justify="right")
     for lang in ("it", "en"):
@@ -102,7 +103,7 @@ def main() -> int:
             best_rate(
                 len(posts),
                 args.repeats,
-                lambda: [enrich(as_events(c), attributor, scorer, version) for c in chunks],  # noqa: B023
+                lambda: [enrich(as_events(c), attributor, scorer, version, tagger) for c in chunks],  # noqa: B023
             ),
         ]
         mean_chars = sum(map(len, posts)) / len(posts)
