@@ -19,7 +19,8 @@ The arithmetic (defaults of ``CrisisParams``; times are event times, UTC):
 - An episode opens at the first ``t`` where ``V >= 10 and V/h >= 3 b`` (volume) or ``F >= 6 and
   F * 4 /h >= 6 b`` (velocity). ``started_at = t``, the baseline ``b0`` is frozen there (a
   crisis must not become its own baseline).
-- While open, ``t`` is calm when the velocity rate is below ``2 b0``. After a calm stretch of
+- While open, ``t`` is calm when the velocity rate is below ``3 b0`` (the ratio that opens on
+  volume: a 15-minute window of a few mentions is noisy, 2x flickers). After a calm stretch of
   1 h (cooldown) the episode ends at the first calm ``t`` of that stretch; a surge inside the
   cooldown continues the same episode. Until the cooldown has passed in the data, ``ended_at``
   is NULL (ongoing).
@@ -66,7 +67,7 @@ class CrisisParams:
     min_fast_negatives: int = 6  # in the velocity window, to open on velocity
     velocity_ratio: float = 6.0  # velocity rate / baseline rate, to open
     baseline_floor_per_hour: float = 2.0
-    exit_ratio: float = 2.0  # calm: velocity rate below exit_ratio x the baseline at the start
+    exit_ratio: float = 3.0  # calm: velocity rate below exit_ratio x the baseline at the start
     cooldown_seconds: int = 3600  # calm this long before an episode ends
     top_n: int = 5  # terms and aspects kept per episode
     version: str = DETECTOR_VERSION
@@ -86,7 +87,7 @@ class Episode:
     start: int  # grid indices (t = k * step)
     peak: int
     end: int | None
-    last: int
+    last: int  # ongoing: the latest evaluation; ended: the one that confirmed the end (end + cooldown)
     baseline_per_hour: float
     peak_per_hour: float
     negative_mentions: int = 0
@@ -150,7 +151,7 @@ def detect(brand: str, counts: dict[int, int], data_start: int, first: int, last
         if fast_rate < p.exit_ratio * ep.baseline_per_hour:
             calm_since = k if calm_since is None else calm_since
             if (k - calm_since) * s >= p.cooldown_seconds:
-                ep.end = calm_since
+                ep.end, ep.last = calm_since, k
                 out.append(ep)
                 ep = None
             continue

@@ -38,9 +38,9 @@ def test_a_surge_opens_at_the_first_step_whose_windows_cross_the_thresholds():
     # the first evaluation whose window contains surge negatives opens.
     assert ep.start == 101 and ep.baseline_per_hour == pytest.approx(12.0)
     assert ep.peak == 103 and ep.peak_per_hour == 480.0  # [100, 103): 3 x 40 in 15 min
-    # Calm once the 15-minute window is back under 2 x 12/h: at k = 107 ([104, 107) holds 3).
+    # Calm once the 15-minute window is back under 3 x 12/h: at k = 107 ([104, 107) holds 3).
     # A calm hour (12 steps) later, at 119, it ends at 107.
-    assert ep.end == 107 and ep.severity == pytest.approx(40.0) and ep.severity_level == "severe"
+    assert ep.end == 107 and ep.last == 119 and ep.severity == pytest.approx(40.0) and ep.severity_level == "severe"
     assert ep.negative_mentions == sum(counts[k] for k in range(101 - 12, 107))
 
 
