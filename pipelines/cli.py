@@ -156,7 +156,13 @@ def _producer_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=7, help="random seed: the same seed gives the same stream (default %(default)s)")
     p.add_argument("--events", type=int, default=20_000, help="distinct events to generate (default %(default)s)")
     p.add_argument("--rate", type=float, default=0.0, help="records per second to publish, 0 for as fast as possible (default %(default)s)")
-    p.add_argument("--events-per-minute", type=float, default=400.0, help="event-time density of the stream (default %(default)s)")
+    p.add_argument(
+        "--events-per-minute",
+        type=float,
+        default=50.0,
+        help="event-time density of the stream; the default spreads 20,000 events over about 6.7 h, past the crisis "
+        "detector's 3 h warm-up (default %(default)s)",
+    )
     p.add_argument("--partitions", type=int, default=3, help="partitions when the topic is created (default %(default)s)")
 
 

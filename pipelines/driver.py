@@ -118,6 +118,10 @@ class EmbeddedDriver:
         self.catalog = catalog
         self.warehouse = warehouse
         self.metrics = metrics or PipelineMetrics()
+        for b in catalog.brands:
+            self.metrics.crisis_active.labels(b.id).set(0)
+            if b.role == "own":
+                self.metrics.care_overdue.labels(b.id).set(0)
         for brand in (*catalog.brand_ids, "unattributed"):  # every series exists from the start: PromQL ratios need both sides
             for sentiment in ("negative", "neutral", "positive", "unknown"):
                 self.metrics.brand_sentiment.labels(brand, sentiment)
@@ -197,6 +201,8 @@ class EmbeddedDriver:
                 started_at,
                 pipeline_seconds,
             )
+            if out.accepted:
+                self.update_business_state()
             try:
                 commit_group_offsets(self._consumer, job.topic, {r.partition: r.end for r in out.ranges})
             except Exception as exc:  # noqa: BLE001 - informational only; the warehouse holds the truth
@@ -303,6 +309,34 @@ class EmbeddedDriver:
                 m.brand_reach.labels(brand).inc(reach)
         for (brand, sentiment), n in customer_mentions_by_sentiment(out.facts).items():
             m.brand_sentiment.labels(brand, sentiment).inc(n)
+
+    def update_business_state(self) -> None:
+        """After a commit: crisis episodes (crisis-v1, incremental) and the care and crisis gauges.
+
+        Runs in its own transaction after the batch's: a failure here loses nothing (the next
+        call recomputes from the batch ids it has not seen) and does not stop the pipeline; it is
+        counted as an ``analytics`` failure."""
+        from pipelines.analytics.crisis import active_crises, update_crisis_episodes
+
+        wh, m = self.warehouse, self.metrics
+        try:
+            update_crisis_episodes(wh.con, wh.dialect, catalog=self.catalog)
+            active = active_crises(wh.con, wh.dialect)
+            severity = dict(
+                wh.con.execute("SELECT brand, max(severity) FROM crisis_episodes WHERE ended_at IS NULL GROUP BY brand").fetchall()
+            )
+            care = wh.con.execute("SELECT brand, overdue, sla_share FROM v_care_sla_by_brand").fetchall()
+        except Exception as exc:  # noqa: BLE001 - any database error: the batch itself is committed
+            m.failures.labels("analytics").inc()
+            log.warning("crisis and care update failed (retried after the next batch): %s", exc)
+            return
+        for brand in self.catalog.brand_ids:
+            m.crisis_active.labels(brand).set(1 if brand in active else 0)
+            m.crisis_severity.labels(brand).set(float(severity.get(brand) or 0.0))
+        for brand, overdue, share in care:
+            m.care_overdue.labels(brand).set(int(overdue))
+            if share is not None:
+                m.care_sla_share.labels(brand).set(float(share))
 
     def run(
         self,

@@ -13,7 +13,10 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
+from pipelines.analytics.crisis import crisis_summary
+from pipelines.analytics.summary_rows import care_sla_summary
 from pipelines.catalog import Catalog
+from pipelines.io.batch import DUCKDB
 from pipelines.model import MENTION_TYPES
 
 
@@ -26,7 +29,8 @@ class Summary:
     dead_letters: list[tuple]  # reason, count
     windows: tuple[int, int, int]  # rows, final, max revision
     event_time_range: tuple | None
-    care: list[tuple]  # brand, answered, median minutes, p90 minutes, share within an hour
+    care: list[tuple]  # care_sla_summary rows: brand, requests, answered, unanswered, overdue, sla share, median, p90, SLA (min)
+    crises: list[tuple]  # crisis_summary rows, newest first
     sentiment: dict[str, tuple]  # brand id -> (positive, neutral, negative, net sentiment or None)
     aspects: list[tuple]  # brand name, top praised [(aspect, n)], top criticised [(aspect, n)]
     batches: int
@@ -71,10 +75,8 @@ def collect_summary(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> Summary
     dl = con.execute("SELECT reason, count(*) FROM dead_letters GROUP BY reason ORDER BY 2 DESC").fetchall()
     w = con.execute("SELECT count(*), coalesce(sum(is_final::INT),0), coalesce(max(revision),0) FROM engagement_window").fetchall()[0]
     rng = con.execute("SELECT min(window_start), max(window_end) FROM engagement_window").fetchall()[0]
-    care = con.execute("""
-        SELECT brand, count(*), median(response_seconds) / 60, quantile_cont(response_seconds, 0.9) / 60, avg((response_seconds <= 3600)::INT)
-        FROM (SELECT unnest(answered_by) AS brand, response_seconds FROM v_care_first_response) GROUP BY brand ORDER BY 2 DESC""").fetchall()
-    care = [(names.get(b, b), int(n), float(med), float(p90), float(share)) for b, n, med, p90, share in care]
+    care = care_sla_summary(con, DUCKDB)
+    crises = crisis_summary(con, DUCKDB)
     sentiment = _sentiment(con, types)
     aspects = _aspects(con, types, names)
     return Summary(
@@ -86,6 +88,7 @@ def collect_summary(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> Summary
         (int(w[0]), int(w[1]), int(w[2])),
         rng if rng[0] else None,
         care,
+        crises,
         sentiment,
         aspects,
         int(h[5]),
@@ -141,6 +144,20 @@ def _aspect_list(items: list[tuple[str, int]], color: str) -> str:
     return ", ".join(f"[{color}]{c}[/{color}] {n:,}" for c, n in items) or "-"
 
 
+def _as_list(v) -> list[str]:
+    """A list column (DuckDB list, or JSON text) as strings."""
+    if v is None:
+        return []
+    if isinstance(v, str):
+        import json
+
+        try:
+            v = json.loads(v)
+        except ValueError:
+            return [v]
+    return [x if isinstance(x, str) else str(x[0] if isinstance(x, (list, tuple)) else x) for x in v]
+
+
 def render_summary(s: Summary, console: Console) -> None:
     t = Table(title="What people said, per brand", title_justify="left")
     for col, just in (
@@ -177,12 +194,41 @@ def render_summary(s: Summary, console: Console) -> None:
         p.add_row(row[0], f"{row[1]:,}", f"{row[2]:,}", row[3])
     console.print(p)
     if s.care:
-        c = Table(title="Customer care: how fast the brands answered", title_justify="left")
-        for col in ("brand", "messages answered", "median first answer", "90% answered within", "answered within 1 h"):
+        c = Table(title="Customer care: complaints and questions to the own brands (care-v1)", title_justify="left")
+        for col in ("brand", "requests", "answered", "within SLA", "median first answer", "90% within", "unanswered", "overdue now"):
             c.add_column(col, justify="left" if col == "brand" else "right")
-        for name, n, med, p90, share in s.care:
-            c.add_row(name, f"{n:,}", f"{med:.0f} min", f"{p90:.0f} min", f"{share:.0%}")
+        for name, requests, answered, unanswered, overdue, share, med, p90, sla in s.care:
+            c.add_row(
+                name,
+                f"{requests:,}",
+                f"{answered:,}",
+                "-" if share is None else f"{share:.0%} of {sla:.0f} min",
+                "-" if med is None else f"{med:.0f} min",
+                "-" if p90 is None else f"{p90:.0f} min",
+                f"{unanswered:,}",
+                f"[red]{overdue:,}[/red]" if overdue else "0",
+            )
         console.print(c)
+    if s.crises:
+        k = Table(title="Crises (negative customer mentions against the brand's own baseline, crisis-v1)", title_justify="left")
+        for col in ("brand", "status", "started", "peak", "ended", "peak neg/h", "severity", "negatives", "driven by"):
+            k.add_column(col, justify="right" if col in ("peak neg/h", "negatives") else "left")
+        for name, status, started, peak, ended, peak_rate, level, ratio, negatives, terms, aspects in s.crises:
+            drivers = ", ".join([*(_as_list(aspects)[:2]), *(_as_list(terms)[:3])])
+            k.add_row(
+                name,
+                f"[red]{status}[/red]" if status == "ongoing" else status,
+                f"{started:%H:%M}",
+                f"{peak:%H:%M}",
+                "-" if ended is None else f"{ended:%H:%M}",
+                f"{peak_rate:,.0f}",
+                f"{level} (x{ratio:.1f})",
+                f"{negatives:,}",
+                drivers,
+            )
+        console.print(k)
+    else:
+        console.print("[dim]No crisis: no brand's negative mentions rose far above its own baseline.[/dim]")
     h = s.health
     acc = Table(title="Pipeline accounting (every record in exactly one place)", title_justify="left")
     for col in ("consumed", "accepted", "duplicates", "late", "dead letters", "batches", "windows (final)", "max revision"):

@@ -16,7 +16,7 @@ from prometheus_client.process_collector import ProcessCollector
 from pipelines import __version__
 from pipelines.model import METRIC_VERSION, DeadLetterReason, DuplicateKind
 
-FAILURE_STAGES = ("kafka", "pipeline", "warehouse")
+FAILURE_STAGES = ("kafka", "pipeline", "warehouse", "analytics")
 LATENCY_QUANTILES = ("0.5", "0.95", "1")
 
 
@@ -96,6 +96,30 @@ class PipelineMetrics:
             "ascolto_brand_customer_mentions_total",
             "Customer mentions (not written by a brand account) per brand and sentiment (negative, neutral, positive, unknown).",
             ["brand", "sentiment"],
+            registry=r,
+        )
+        self.crisis_active = Gauge(
+            "ascolto_brand_crisis_active",
+            "1 while a crisis episode (detector crisis-v1) is open for the brand, else 0.",
+            ["brand"],
+            registry=r,
+        )
+        self.crisis_severity = Gauge(
+            "ascolto_brand_crisis_severity_ratio",
+            "Peak negative-mention rate of the open episode over the brand's baseline (0 without an open episode).",
+            ["brand"],
+            registry=r,
+        )
+        self.care_overdue = Gauge(
+            "ascolto_care_requests_overdue",
+            "Customer complaints and questions to an own brand still unanswered past the brand's SLA (care-v1).",
+            ["brand"],
+            registry=r,
+        )
+        self.care_sla_share = Gauge(
+            "ascolto_care_sla_share_ratio",
+            "Share of decided customer requests answered within the SLA (answered or overdue), per own brand (care-v1).",
+            ["brand"],
             registry=r,
         )
         self.build_info = Gauge(

@@ -85,6 +85,8 @@ class PostgresSeenIds:
 
 
 class PostgresWarehouse:
+    dialect = POSTGRES  # for the analytics that run on ``con`` after a commit
+
     def __init__(self, dsn: str):
         psycopg = _psycopg()
         self.dsn = dsn

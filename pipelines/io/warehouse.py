@@ -79,6 +79,8 @@ class DuckDBSeenIds:
 
 
 class DuckDBWarehouse:
+    dialect = DUCKDB  # for the analytics that run on ``con`` after a commit
+
     def __init__(self, path: str):
         self.path = str(Path(path).expanduser())
         try:
