@@ -123,6 +123,9 @@ def test_the_generated_burst_is_one_nuvola_episode_starting_within_the_windowed_
     assert b <= _ms(started) <= b + 9 * 60_000, (datetime.fromtimestamp(b / 1000, UTC), started)
     assert _ms(started) % step == 0 and ended is not None and started <= peak < ended <= last
     assert _ms(peak) <= b + 8 * 60_000 + P.fast_window_seconds * 1000, "the peak's 15-minute window overlaps the burst"
+    # End: the 15-minute window holds none of the burst from B + 8 + 15 min on, so the first calm
+    # grid time is at most 5 minutes later, unless baseline noise alone passed 3x the baseline.
+    assert _ms(ended) <= b + (8 + 15 + 5) * 60_000, (datetime.fromtimestamp(b / 1000, UTC), ended)
     # The episode's numbers, counted again from the accepted events' negative customer mentions.
     times = x.negatives_of(events_by_location(produced), "nuvola")
     s, p, e = _ms(started), _ms(peak), _ms(ended)
