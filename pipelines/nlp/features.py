@@ -9,8 +9,10 @@ sparse float32 matrix of ``config.n_columns`` columns:
   and emoticon tokens; plus character 2-5 grams inside words (``char_wb``-style). Word and
   character blocks are each L2-normalised, then weighted.
 - the last ``len(CUES)`` columns: dense cues in [0, 1] (see ``CUES``): lexicon polarity after
-  negation, intensifiers and contrast; emoji/emoticon polarity; negations; elongation; caps
-  ratio; ``!``/``?``; URLs, handles, hashtags; length.
+  negation, intensifiers and contrast; emoji/emoticon polarity; negations; insults and slurs;
+  sarcasm (an irony marker such as "evviva"/🙃, or praise that follows a complaint with no
+  contrast word between: "non funziona niente. Bravissimi 👏"); elongation; caps ratio;
+  ``!``/``?``; URLs, handles, hashtags; length.
 
 Normalisation (``normalise``) decodes ``\\uXXXX`` escapes and HTML entities, replaces URLs
 with ``_url_``, ``@handles`` with ``_user_``, emoticons with ``_epos_``/``_eneg_``, digits with
@@ -40,16 +42,18 @@ from pipelines.nlp.lexicon import (
     EMOJI_POS,
     INSULT,
     INTENSIFIER,
+    IRONIC,
     LEAVE,
     MARK,
     NEGATIVE,
     NEGATOR,
     PLAIN,
     POSITIVE,
+    SLUR,
     token_kind,
 )
 
-FEATURES_VERSION = "features-v1"
+FEATURES_VERSION = "features-v2"
 CUES = (
     "lex_pos",
     "lex_neg",
@@ -65,6 +69,8 @@ CUES = (
     "purchase_cues",
     "churn_cues",
     "insults",
+    "slurs",
+    "sarcasm",
     "elongation",
     "caps_ratio",
     "exclamations",
@@ -74,8 +80,8 @@ CUES = (
     "hashtags",
     "length",
 )
-_CUE_CAPS = np.array([3, 3, 2, 2, 2, 3, 3, 2, 1, 2, 2, 2, 2, 2, 1, 1, 3, 2, 1, 3, 3, 40], dtype=np.float32)
-_N_COUNTED = 14  # cues counted by ``analyse``; the rest come from normalisation
+_CUE_CAPS = np.array([3, 3, 2, 2, 2, 3, 3, 2, 1, 2, 2, 2, 2, 2, 2, 2, 1, 1, 3, 2, 1, 3, 3, 40], dtype=np.float32)
+_N_COUNTED = 16  # cues counted by ``analyse``; the rest come from normalisation
 
 
 @dataclass(frozen=True)
@@ -158,14 +164,14 @@ def normalise(text: str, maybe_elongated: bool = True) -> tuple[str, str, tuple[
 
 
 def analyse(norm: str, lang: str, negation_window: int = 3) -> tuple[list[str], list[str], list[float], list[str]]:
-    """Normalised text -> (unigram features, the word sequence for bigrams, the first 14 cue counts of CUES, readable hits)."""
+    """Normalised text -> (unigram features, the word sequence for bigrams, the first 16 cue counts of CUES, readable hits)."""
     kinds = lx.KINDS[lang]
     feats: list[str] = []
     words: list[str] = []
     hits: list[str] = []
-    lp = ln = lpa = lna = lneg = ep = en = nneg = ncon = nint = nask = nbuy = nleave = nins = 0.0
+    lp = ln = lpa = lna = lneg = ep = en = nneg = ncon = nint = nask = nbuy = nleave = nins = nslur = nsarc = 0.0
     scope = 0
-    after = boost = False
+    after = boost = complained = False  # complained: a negative hit so far, outside a contrast clause
     for t in _TOKEN[lang].findall(norm):
         k = kinds.get(t)
         if k is None:
@@ -203,6 +209,13 @@ def analyse(norm: str, lang: str, negation_window: int = 3) -> tuple[list[str], 
             ep += k == EMOJI_POS
             en += k == EMOJI_NEG
             hits.append(f"emoji{'+' if k == EMOJI_POS else '-'}:{t}")
+            if k == EMOJI_POS and complained and not after:
+                nsarc += 1
+                hits.append(f"sarcasm:{t}")
+            complained = complained or (k == EMOJI_NEG and not after)
+        elif k == IRONIC or k == SLUR:
+            nsarc, nslur = nsarc + (k == IRONIC), nslur + (k == SLUR)
+            hits.append(f"{'sarcasm' if k == IRONIC else 'slur'}:{t}")
         elif k == ASK or k == BUY or k == LEAVE:
             nask, nbuy, nleave = nask + (k == ASK), nbuy + (k == BUY), nleave + (k == LEAVE)
             hits.append(f"{('question', 'purchase', 'churn')[k - ASK]}:{t}")
@@ -215,8 +228,12 @@ def analyse(norm: str, lang: str, negation_window: int = 3) -> tuple[list[str], 
             lneg += bool(scope)
             if positive:
                 lp, lpa = lp + weight, lpa + (weight if after else 0)
+                if complained and not after:
+                    nsarc += 1
+                    hits.append(f"sarcasm:{t}")
             else:
                 ln, lna = ln + weight, lna + (weight if after else 0)
+                complained = complained or not after
             hits.append(f"lexicon{'+' if positive else '-'}:{'NEG_' if scope else ''}{t}")
         boost = False
         f = "NEG_" + t if scope else t
@@ -225,7 +242,7 @@ def analyse(norm: str, lang: str, negation_window: int = 3) -> tuple[list[str], 
             feats.append(f)
         if scope:
             scope -= 1
-    return feats, words, [lp, ln, lpa, lna, lneg, ep, en, nneg, ncon, nint, nask, nbuy, nleave, nins], hits
+    return feats, words, [lp, ln, lpa, lna, lneg, ep, en, nneg, ncon, nint, nask, nbuy, nleave, nins, nslur, nsarc], hits
 
 
 def elongation_candidates(texts: list[str]) -> np.ndarray:

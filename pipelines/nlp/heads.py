@@ -18,6 +18,14 @@ No single linear model served both distributions: on Italian sentiment, folding 
 raised domain CV macro-F1 from 0.60 to 0.75 and lowered research CV from 0.64 to 0.60. The
 pipeline listens to brands, so ``brand`` is the default; ``general`` suits other streams.
 Heads without domain rows (emotion) or without research rows (intent) have one weight set.
+A delta also carries its own intercept shift (the domain's class balance is not the research sets').
+
+Source profiles. When one head is trained on research sets that annotate *different tasks*
+under one label (Italian offensive: HODI marks homotransphobic speech, HaSpeeDe 3 political
+hate; a post can be vulgar and still "not" for either), each set gets its own delta the same
+way, kept only when cross-validation on that set's training rows says so. A source profile is
+named after its set (``hodi_it``, ``haspeede3_it``) and is what ``ascolto nlp eval`` holds to
+that set's validation split; the pipeline itself scores with ``brand`` (or ``general``).
 
 Saved as ``<head>.npz`` (only the rows of ``coef`` that are not zero, weights as float16) next to
 its model card ``<head>.json``. ``HeadStack`` stacks every head of a language into one dense
@@ -52,18 +60,39 @@ class LinearHead:
     threshold: np.ndarray  # (k,) binary and multilabel; unused for multiclass
     features: dict = field(default_factory=dict)  # FeatureConfig.to_dict() it was trained with
     domain_delta: np.ndarray | None = None  # (n_columns, k): brand profile = coef + domain_delta
+    domain_intercept: np.ndarray | None = None  # (k,): brand profile intercept = intercept + domain_intercept
+    source_deltas: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # name -> (coef delta, intercept delta)
 
     @property
     def width(self) -> int:
         return self.coef.shape[1]
 
+    @property
+    def profiles(self) -> tuple[str, ...]:
+        """Profiles this head can score with: 'brand' and 'general', then its source profiles."""
+        return PROFILES + tuple(sorted(self.source_deltas))
+
+    def _check(self, profile: str) -> None:
+        if profile not in PROFILES and profile not in self.source_deltas:
+            raise ValueError(f"unknown profile {profile!r}: expected one of {', '.join(self.profiles)}")
+
     def weights(self, profile: str = DEFAULT_PROFILE) -> np.ndarray:
-        """(n_columns, k) weights of a profile ('brand' or 'general')."""
-        if profile not in PROFILES:
-            raise ValueError(f"unknown profile {profile!r}: expected one of {', '.join(PROFILES)}")
+        """(n_columns, k) weights of a profile ('brand', 'general' or one of the head's source profiles)."""
+        self._check(profile)
         if profile == "brand" and self.domain_delta is not None:
             return self.coef + self.domain_delta
+        if profile in self.source_deltas:
+            return self.coef + self.source_deltas[profile][0]
         return self.coef
+
+    def bias(self, profile: str = DEFAULT_PROFILE) -> np.ndarray:
+        """(k,) intercept of a profile."""
+        self._check(profile)
+        if profile == "brand" and self.domain_intercept is not None:
+            return self.intercept + self.domain_intercept
+        if profile in self.source_deltas:
+            return self.intercept + self.source_deltas[profile][1]
+        return self.intercept
 
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
         """Decision scores (n, k) -> probabilities (n, k); binary: of the positive class."""
@@ -102,15 +131,25 @@ class LinearHead:
 
     def save(self, path: Path) -> None:
         rows = np.flatnonzero(np.any(self.coef != 0, axis=1)).astype(np.int32)
+        sources = sorted(self.source_deltas)
         meta = {"name": self.name, "lang": self.lang, "kind": self.kind, "classes": list(self.classes), "features": self.features}
+        meta["sources"] = sources
         delta = np.zeros((0, self.width), dtype=np.float32) if self.domain_delta is None else self.domain_delta
         delta_rows = np.flatnonzero(np.any(delta != 0, axis=1)).astype(np.int32)
+        extra = {}
+        for i, name in enumerate(sources):
+            d, b = self.source_deltas[name]
+            r = np.flatnonzero(np.any(d != 0, axis=1)).astype(np.int32)
+            extra.update({f"source{i}_rows": r, f"source{i}_values": d[r].astype(np.float16), f"source{i}_intercept": b.astype(np.float32)})
+        no_shift = np.zeros(self.width, dtype=np.float32)
         np.savez_compressed(
             path,
             rows=rows,
             values=self.coef[rows].astype(np.float16),
             delta_rows=delta_rows,
             delta_values=delta[delta_rows].astype(np.float16),
+            delta_intercept=(no_shift if self.domain_intercept is None else self.domain_intercept).astype(np.float32),
+            **extra,
             n_columns=np.int64(self.coef.shape[0]),
             intercept=self.intercept.astype(np.float32),
             scale=self.scale.astype(np.float32),
@@ -125,10 +164,20 @@ class LinearHead:
             meta = json.loads(str(z["meta"]))
             coef = np.zeros((int(z["n_columns"]), z["values"].shape[1]), dtype=np.float32)
             coef[z["rows"]] = z["values"]
-            delta = None
+            delta = shift = None
             if len(z["delta_rows"]):
                 delta = np.zeros_like(coef)
                 delta[z["delta_rows"]] = z["delta_values"]
+                shift = z["delta_intercept"] if "delta_intercept" in z else None
+            sources = {}
+            for i, source in enumerate(meta.get("sources", [])):
+                d = np.zeros_like(coef)
+                d[z[f"source{i}_rows"]] = z[f"source{i}_values"]
+                sources[source] = (d, z[f"source{i}_intercept"])
+            if meta["features"].get("version") == "features-v1":  # v2 added two cues (slurs, sarcasm) after the 14th
+                at = 2 ** meta["features"]["hash_bits"] + 14
+                coef = np.insert(coef, [at, at], 0.0, axis=0)
+                delta = None if delta is None else np.insert(delta, [at, at], 0.0, axis=0)
             return cls(
                 name=meta["name"],
                 lang=meta["lang"],
@@ -141,6 +190,8 @@ class LinearHead:
                 threshold=z["threshold"],
                 features=meta["features"],
                 domain_delta=delta,
+                domain_intercept=shift,
+                source_deltas=sources,
             )
 
 
@@ -156,9 +207,9 @@ class HeadStack:
         self.heads = heads
         self.profile = profile
         self._weights = np.hstack([h.weights(profile) for h in heads]).astype(np.float32)
+        self._bias = np.concatenate([h.bias(profile) for h in heads]).astype(np.float32)
         for h in heads:  # the stack owns the weights (memory once)
-            h.coef, h.domain_delta = np.zeros((0, h.width), dtype=np.float32), None
-        self._bias = np.concatenate([h.intercept for h in heads]).astype(np.float32)
+            h.coef, h.domain_delta, h.source_deltas = np.zeros((0, h.width), dtype=np.float32), None, {}
         self._splits = np.cumsum([h.width for h in heads])[:-1]
 
     @property

@@ -9,10 +9,10 @@ without its final vowel), so 'ottimo', 'ottima', 'ottimi', 'ottime' all hit 'ott
 from __future__ import annotations
 
 NEGATORS = {
-    "it": frozenset("non nn mai nessuno nessuna nessun niente nulla né neanche nemmeno neppure mica senza".split()),
+    "it": frozenset("non nn nun mai nessuno nessuna nessun niente nulla né neanche nemmeno neppure mica manco senza zero".split()),
     "en": frozenset(
         """not no never nothing nobody none neither nor without cannot cant dont doesnt didnt isnt arent wasnt
-        werent wont wouldnt couldnt shouldnt havent hasnt hadnt aint""".split()
+        werent wont wouldnt couldnt shouldnt havent hasnt hadnt aint zero""".split()
     ),
 }
 CONTRAST_WORDS = {
@@ -35,25 +35,33 @@ _IT_POS = """ottim buon bell bellissim fantastic stupend meravigli perfett eccel
     contentissim content felic soddisfatt veloc rapid gentil cortes disponibil professional affidabil
     consigli top amo ador adorat delizios gustos squisit favolos incredibil geniale genial spettacol
     piacevol comod econom convenient conveniente risolt funzion efficient chiar semplic facil
-    miglior seren puntual fresc fragrant croccant morbid preferit""".split()
+    miglior seren puntual fresc fragrant croccant morbid preferit goduri salvat salvavit eroe promoss chapeau
+    tranquill impeccabil mitic fenomenal spettacolar eccezional reattiv stabil fluid integr onest generos""".split()
 _IT_NEG = """pessim brutt schif orribil terribil vergogn vergognos scandal scandalos lent car costos
     inutil incompetent maleducat scortes rott guast bloccat disservizi disastr disastros delus delusion
     arrabbiat incazzat furios stuf schifos ridicol assurd inaccettabil peggior peggio odi odio trist
     problem error sbagliat difettos scadut stantii stantì rancid bruciat insipid immangiabil
     trufa truff ladr buffon vergognatev cancellat inaffidabil lentissim carissim mal male malissim
-    paura preoccupat sprec attesa""".split()
+    paura preoccupat sprec attesa giù giu offline crash bug disconness interrott interruzion mollicc rovinat
+    ammaccat muff labirint macchinos incomprensibil penos scars pietos imbarazzant indecent squallid
+    insopportabil intollerabil fregatur fregat ritard lentezz esos""".split()
 _EN_POS = """good great excellent amazing awesome fantastic wonderful perfect love loved loving lovely best
     better nice happy glad pleased thanks thank thx fast quick friendly helpful polite reliable recommend
     recommended delicious tasty fresh crispy smooth easy simple clear impressive incredible brilliant
     superb outstanding solid cheap affordable fair favourite favorite enjoy enjoyed fun beautiful
-    cool win winner stable secure resolved fixed works working worth""".split()
+    cool win winner stable secure resolved fixed works working worth saved hero impressed flawless painless
+    sorted lifesaver props kudos respect bliss dream handy thrilled spotless seamless snappy legend speedy
+    prompt efficient responsive generous honest grateful appreciate appreciated gem""".split()
 _EN_NEG = """bad worse worst awful terrible horrible poor hate hated hates disappointing disappointed
     disappointment slow expensive overpriced useless rude broken down outage fail failed failure fails
     angry furious annoyed annoying frustrated frustrating ridiculous unacceptable scam scammed
     thieves liars clowns idiots incompetent joke pathetic disgusting gross stale soggy burnt bland
     unreliable problem problems issue issues error errors bug buggy crash crashed crashes stuck
     sad sorry unfortunately wrong missing lost waiting waste wasted refund cancel cancelled
-    sick tired stupid dumb shame shameful nightmare mess garbage trash crap sucks suck""".split()
+    sick tired stupid dumb shame shameful nightmare mess garbage trash crap sucks suck offline crawling laggy
+    lag unusable mould mouldy moldy ignored ghosted overcharged overcharging dropped dropping ripoff greedy
+    shady dodgy misleading lied lies delayed worthless pointless fuming livid gutted upset glitch glitchy
+    freezes disconnects disconnected spotty patchy""".split()
 POSITIVE_WORDS = {"it": frozenset(_IT_POS), "en": frozenset(_EN_POS)}
 NEGATIVE_WORDS = {"it": frozenset(_IT_NEG), "en": frozenset(_EN_NEG)}
 
@@ -101,17 +109,42 @@ INSULTS = {
         """ladri ladro truffatori truffatore buffoni buffone pagliacci pagliaccio cialtroni cialtrone incompetenti
         idioti idiota imbecilli imbecille deficienti deficiente cretini cretino stronzi stronzo coglioni coglione
         merda merde cazzo cazzate vaffanculo fanculo schifosi schifoso sfigati scemi scemo somari vergognatevi
-        parassiti sanguisughe criminali delinquenti farabutti mafiosi venduti bastardi porci maiali""".split()
+        parassiti sanguisughe criminali delinquenti farabutti mafiosi venduti bastardi porci maiali stronza stronze
+        troia troie puttana puttane zoccola zoccole bastardo bastarda minchia minchione cagare culo vaffa sfigato
+        demente dementi cesso falliti fallito merdoso merdosa cagata stronzate fottiti fottuto fottuti
+        porcoddio cornuto cornuti rincoglionito rincoglioniti""".split()
     ),
     "en": frozenset(
         """idiots idiot clowns clown thieves thief scammers scammer crooks crook morons moron stupid dumb losers loser
         liars liar incompetent pathetic garbage trash crap shit shitty fuck fucking fucked bullshit ass asshole
-        assholes bastards bastard jerks jerk dickheads suckers frauds fraud criminals parasites""".split()
+        assholes bastards bastard jerks jerk dickheads suckers frauds fraud criminals parasites bitch bitches whore
+        slut sluts dick dicks dickhead pussy cunt cunts wtf stfu scumbag scumbags douche douchebag dumbass
+        jackass piss pissed motherfucker fuckin fck""".split()
     ),
+}
+
+# Slurs against groups (sexual orientation, gender identity, disability, origin): the hate-speech cue.
+# Written from general knowledge so that a head can learn "a slur is present" even for a spelling
+# it rarely saw; the research sets label homotransphobic and political hate (HODI, HaSpeeDe).
+SLURS = {
+    "it": frozenset(
+        """frocio froci frocia frocetto frocetti ricchione ricchioni recchione culattone culattoni finocchio finocchi
+        checca checche travone travoni travestiti pervertito pervertiti invertito invertiti sodomiti lesbicona
+        lesbicone negro negri negra zingaro zingari zingara zingaracci terrone terroni mongoloide mongoloidi
+        ritardato ritardati handicappato handicappati""".split()
+    ),
+    "en": frozenset("fag fags faggot faggots dyke dykes tranny trannies retard retards retarded homo homos".split()),
+}
+
+# Words that mark irony in complaints ("evviva, anche oggi down"): the sarcasm cue.
+IRONY = {
+    "it": frozenset("evviva complimentoni ovviamente figurati 🙃 🙄 🤡".split()),
+    "en": frozenset("sure yeah obviously genius lmao lol wow 🙃 🙄 🤡".split()),
 }
 
 # Token kinds, for the cues of ``pipelines.nlp.features.analyse``.
 PLAIN, NEGATOR, CONTRAST, INTENSIFIER, POSITIVE, NEGATIVE, EMOJI_POS, EMOJI_NEG, CLAUSE_END, MARK, ASK, BUY, LEAVE, INSULT = range(14)
+SLUR, IRONIC = 14, 15
 KINDS: dict[str, dict[str, int]] = {"it": {}, "en": {}}  # token -> kind, filled on first sight
 
 
@@ -136,8 +169,12 @@ def _token_kind(t: str, lang: str) -> int:
         return EMOJI_POS
     if t in EMOJI_NEGATIVE or t == "_eneg_":
         return EMOJI_NEG
+    if t in IRONY[lang]:
+        return IRONIC
     if t in INSULTS[lang]:
         return INSULT
+    if t in SLURS[lang]:
+        return SLUR
     if t in NEGATORS[lang] or (lang == "en" and t.endswith("n't")):
         return NEGATOR
     if t in CONTRAST_WORDS[lang]:
@@ -155,9 +192,17 @@ def _token_kind(t: str, lang: str) -> int:
 
 
 def polarity(token: str, lang: str) -> int:
-    """+1, -1 or 0 from the lexicon; Italian also tries the stem; elongated words their short form."""
+    """+1, -1 or 0 from the lexicon; Italian also tries the stem (superlatives and adverbs too:
+    "velocissimo", "velocemente" -> "veloc"); elongated words their short form."""
     pos, neg = POSITIVE_WORDS[lang], NEGATIVE_WORDS[lang]
-    for t in (token, token[:-1]) if len(token) > 2 and token[-1] == token[-2] else (token,):
+    forms = [token, token[:-1]] if len(token) > 2 and token[-1] == token[-2] else [token]
+    if lang == "it":
+        for t in list(forms):
+            if len(t) > 8 and "issim" in t[3:]:
+                forms.append(t[: t.index("issim", 3)] + "o")  # "velocissime" -> "veloco" -> stem "veloc"
+            elif len(t) > 7 and t.endswith("mente"):
+                forms.append(t[:-5])  # "velocemente" -> "veloce"
+    for t in forms:
         if t in pos:
             return 1
         if t in neg:

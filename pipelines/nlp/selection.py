@@ -30,7 +30,10 @@ GRID = {
 # Augmentation (Daume III, "Frustratingly easy domain adaptation", 2007) gives domain rows a second,
 # domain-only copy of their features; the shipped head keeps the general weights and the domain
 # copy as the delta of its "brand" profile (pipelines.nlp.heads). Selection uses the brand profile.
-DOMAIN_DESIGNS = ((False, 3.0), (True, 1.0), (True, 3.0), (True, 10.0))
+DOMAIN_DESIGNS = ((False, 3.0), (True, 1.0), (True, 3.0), (True, 10.0), (True, 30.0))
+# Research sets that annotate one head's label differently (see pipelines.nlp.heads, source
+# profiles) get their own group in the augmentation when CV over their rows says it helps.
+MIN_SOURCE_ROWS = 500
 
 
 def estimator(family: str, param: float, multilabel: bool, seed: int):
@@ -116,16 +119,22 @@ def coefficients(est, multilabel: bool) -> tuple[np.ndarray, np.ndarray]:
     return est.coef_.T, np.ravel(est.intercept_)
 
 
-def augment(x: sp.csr_matrix, domain_rows: np.ndarray) -> sp.csr_matrix:
-    """[x, x restricted to domain rows]: a general and a domain-only copy of every feature."""
-    mask = np.zeros(x.shape[0], dtype=np.float32)
-    mask[domain_rows] = 1.0
-    out = sp.hstack([x, sp.diags(mask) @ x], format="csr")
+def augment(x: sp.csr_matrix, groups: list[np.ndarray]) -> sp.csr_matrix:
+    """[x, x restricted to each group's rows..., one indicator column per group].
+
+    A shared copy of every feature plus a group-only copy per group (the domain posts, or one
+    research set): the shared weights learn what holds everywhere, each copy what is particular
+    to its group. The indicator columns let a group shift the intercept (its class balance).
+    """
+    masks = np.zeros((x.shape[0], len(groups)), dtype=np.float32)
+    for j, rows in enumerate(groups):
+        masks[rows, j] = 1.0
+    out = sp.hstack([x] + [sp.diags(masks[:, j]) @ x for j in range(len(groups))] + [sp.csr_matrix(masks)], format="csr")
     out.sum_duplicates()
     return out
 
 
-def split_augmented(coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(2n, k) weights of an augmented model -> (general (n, k), domain delta (n, k))."""
-    n = coef.shape[0] // 2
-    return coef[:n], coef[n:]
+def split_augmented(coef: np.ndarray, n_groups: int) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """((1 + g) n + g, k) weights of an augmented model -> (shared (n, k), [(group delta (n, k), intercept shift (k,))])."""
+    n = (coef.shape[0] - n_groups) // (1 + n_groups)
+    return coef[:n], [(coef[(1 + j) * n : (2 + j) * n], coef[(1 + n_groups) * n + j]) for j in range(n_groups)]

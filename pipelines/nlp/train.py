@@ -45,6 +45,7 @@ from pipelines.nlp.selection import (
     DOMAIN_DESIGNS,
     GRID,
     KIND,
+    MIN_SOURCE_ROWS,
     augment,
     calibrate,
     coefficients,
@@ -125,12 +126,17 @@ def train_head(lang: str, head: str, args, featuriser: Featuriser, posts_train, 
     est = estimator(best["family"], best["param"], multilabel, args.seed)
     oof_idx, oof = best["_oof"]
     xs, ys, weights, adapted, design_record = (x_all, y_all, None, False, None) if best["pooled_languages"] else (x, y, None, False, None)
+    ctx = (est, kind, classes, folds, args, log, f"{lang}/{head}")
+    sources, source_record, oof_idx, oof = choose_sources(ctx, x, y, research, oof_idx, oof)
+    src_groups = [rows for _, rows in sources]
+    if sources:
+        xs = augment(x, src_groups)
     if n_res >= 50 and domain:
         tried, x_aug = [], None
         for adapt, w in DOMAIN_DESIGNS:
             if adapt and x_aug is None:
-                x_aug = augment(x_all, np.arange(n_res, x_all.shape[0]))
-            xd, yd = (x_aug, y_all) if adapt else (x, y)
+                x_aug = augment(x_all, src_groups + [np.arange(n_res, x_all.shape[0])])
+            xd, yd = (x_aug, y_all) if adapt else (xs, y)
             wd = np.where(np.arange(xd.shape[0]) < n_res, 1.0, w)
             idx, s = out_of_fold(est, xd, yd, folds, args.seed, args.jobs, weights=wd, only=np.arange(n_res, n_own))
             tried.append(
@@ -147,7 +153,7 @@ def train_head(lang: str, head: str, args, featuriser: Featuriser, posts_train, 
         chosen = max(tried, key=lambda c: (c["domain_cv_macro_f1"], -c["domain_weight"]))
         weights, idx, s = chosen["_data"]
         adapted = chosen["augmented_with_pooled_languages"]
-        xs, ys = (x_aug, y_all) if adapted else (x, y)
+        xs, ys = (x_aug, y_all) if adapted else (xs, y)
         design_record = {
             "tried": [{k: v for k, v in c.items() if k != "_data"} for c in tried],
             "chosen": {k: v for k, v in chosen.items() if k != "_data"},
@@ -156,10 +162,12 @@ def train_head(lang: str, head: str, args, featuriser: Featuriser, posts_train, 
     scale, offset, threshold = calibrate(ys[oof_idx], oof, kind, classes)
     est.fit(xs, ys, **({} if weights is None else {"sample_weight": weights}))
     coef, intercept = coefficients(est, multilabel)
-    coef, delta = split_augmented(coef) if adapted else (coef, None)
-    model = LinearHead(
-        head, lang, kind, classes, coef.astype(np.float32), intercept, scale, offset, threshold, featuriser.config.to_dict(), delta
-    )
+    n_groups = len(sources) + adapted
+    coef, deltas = split_augmented(coef, n_groups) if n_groups else (coef, [])
+    model = LinearHead(head, lang, kind, classes, coef.astype(np.float32), intercept, scale, offset, threshold, featuriser.config.to_dict())
+    model.source_deltas = {name: (d.astype(np.float32), b) for (name, _), (d, b) in zip(sources, deltas)}
+    if adapted:
+        model.domain_delta, model.domain_intercept = deltas[-1][0].astype(np.float32), deltas[-1][1]
     if pool and (best["pooled_languages"] or adapted):
         records.append(
             {"source": f"{args.posts} (training split, other languages)", "examples": len(pool), "terms": ds.DATA_TERMS[ds.DOMAIN_SOURCE]}
@@ -168,10 +176,49 @@ def train_head(lang: str, head: str, args, featuriser: Featuriser, posts_train, 
         "method": f"{folds}-fold cross-validation on the training data only (macro-F1); validation and held-out data never used",
         "candidates": [{k: v for k, v in c.items() if k != "_oof"} for c in candidates],
         "chosen": {k: v for k, v in best.items() if k != "_oof"},
+        "source_profiles": source_record,
         "domain_adaptation": design_record,
         "seconds": round(time.perf_counter() - t0, 1),
     }
     return model, {"training_data": records, "label_counts": _label_counts(y, classes, kind), "selection": selection}
+
+
+def source_name(stem: str) -> str:
+    """Research file stem -> source profile name: 'hodi_it_train' -> 'hodi_it'."""
+    return stem.removesuffix("_train")
+
+
+def choose_sources(ctx, x, y, research: list[ds.Example], oof_idx: np.ndarray, oof: np.ndarray):
+    """Source profiles (pipelines.nlp.heads), kept when CV over each set's rows says so.
+
+    A head with two or more research sets of ``MIN_SOURCE_ROWS`` rows is refitted with a copy of
+    the features per set (``augment``); for each set, its rows are cross-validated with the rest
+    always in training. The profiles are kept when the mean macro-F1 over the sets beats the
+    plain model's out-of-fold figure on the same rows. -> ([(name, rows)], card record, oof_idx, oof).
+    """
+    est, kind, classes, folds, args, log, label = ctx
+    names = [source_name(e.source) for e in research]
+    groups = [(n, np.flatnonzero(np.array(names) == n)) for n in dict.fromkeys(names)]
+    groups = [(n, rows) for n, rows in groups if len(rows) >= MIN_SOURCE_ROWS]
+    if len(groups) < 2 or kind == "multilabel":
+        return [], None, oof_idx, oof
+    x_src = augment(x, [rows for _, rows in groups])
+    position = {r: i for i, r in enumerate(oof_idx.tolist())}
+    record, idx_all, s_all = {"tried": []}, [], []
+    for name, rows in groups:
+        plain_rows = np.array([position[r] for r in rows.tolist()])
+        plain = round(macro_f1(y[oof_idx[plain_rows]], oof[plain_rows], kind, classes), 4)
+        idx, s = out_of_fold(est, x_src, y, folds, args.seed, args.jobs, only=rows)
+        own = round(macro_f1(y[idx], s, kind, classes), 4)
+        record["tried"].append({"source": name, "rows": len(rows), "shared_cv_macro_f1": plain, "source_profile_cv_macro_f1": own})
+        log(f"  {label}: source {name}: cv macro-F1 {plain:.4f} shared, {own:.4f} with its own profile")
+        idx_all.append(idx)
+        s_all.append(s)
+    mean = lambda key: float(np.mean([t[key] for t in record["tried"]]))  # noqa: E731
+    record["kept"] = mean("source_profile_cv_macro_f1") > mean("shared_cv_macro_f1")
+    if not record["kept"]:
+        return [], record, oof_idx, oof
+    return groups, record, np.concatenate(idx_all), np.vstack(s_all)
 
 
 def _label_counts(y, classes, kind) -> dict:
@@ -216,7 +263,9 @@ def card(model: LinearHead, info: dict, metrics: dict, path: Path) -> dict:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", type=Path, default=ds.default_data_dir(), help="research data directory (env ASCOLTO_DATA_DIR; default %(default)s)")
+    p.add_argument(
+        "--data-dir", type=Path, default=ds.default_data_dir(), help="research data directory (env ASCOLTO_DATA_DIR; default %(default)s)"
+    )
     p.add_argument("--posts", type=Path, default=Path("tests/data/domain_posts.tsv"), help="labeled posts TSV (default %(default)s)")
     p.add_argument("--train", action="append", default=[], metavar="HEAD=FILE", help="extra TSV for a head (repeatable)")
     p.add_argument("--no-research", action="store_true", help="train on --posts and --train files only")

@@ -74,6 +74,14 @@ def test_negation_scope_marks_the_next_tokens(text, lang, expected_feats, absent
         ("come faccio a disdire?", "it", "question_words", 1.0),
         ("come faccio a disdire?", "it", "churn_cues", 1.0),
         ("thinking of buying", "en", "purchase_cues", 2.0),
+        ("zero problemi", "it", "lex_pos", 1.0),  # "zero" negates like "non"
+        ("velocissimo e gentilissima", "it", "lex_pos", 2.0),  # superlatives reach their stem
+        ("il login non va, è bloccato. Bravissimi 👏", "it", "sarcasm", 2.0),  # praise after a complaint
+        ("lento ma gentile", "it", "sarcasm", 0.0),  # a contrast word makes it a real concession
+        ("Evviva, anche oggi down", "it", "sarcasm", 1.0),  # an irony marker
+        ("great, down again 🙃", "en", "sarcasm", 1.0),
+        ("sei un ricchione", "it", "slurs", 1.0),
+        ("you clowns", "en", "slurs", 0.0),  # an insult, not a slur
     ],
 )
 def test_cue_counts(text, lang, cue, value):
@@ -92,7 +100,17 @@ def test_contrast_clause_counts_twice_until_the_sentence_ends():
 
 @pytest.mark.parametrize(
     ("token", "lang", "expected"),
-    [("ottimi", "it", 1), ("pessima", "it", -1), ("bellissimoo", "it", 1), ("tavolo", "it", 0), ("problems", "en", -1), ("loveee", "en", 0)],
+    [
+        ("ottimi", "it", 1),
+        ("pessima", "it", -1),
+        ("bellissimoo", "it", 1),
+        ("tavolo", "it", 0),
+        ("problems", "en", -1),
+        ("loveee", "en", 0),
+        ("lentissimi", "it", -1),
+        ("perfettamente", "it", 1),
+        ("mente", "it", 0),
+    ],
 )
 def test_polarity_lexicon_with_stems_and_elongations(token, lang, expected):
     assert polarity(token, lang) == expected
@@ -113,7 +131,9 @@ def test_char_ngrams_agree_with_hashing_each_gram_alone():
         + hash_strings([" ab ", " cd "], 18, salt=4).tolist()
     )
     assert sorted(cols[rows == 0].tolist()) == expected_row0
-    assert sorted(cols[rows == 1].tolist()) == sorted(hash_strings([" x", "x "], 18, salt=2).tolist() + hash_strings([" x "], 18, salt=3).tolist())
+    assert sorted(cols[rows == 1].tolist()) == sorted(
+        hash_strings([" x", "x "], 18, salt=2).tolist() + hash_strings([" x "], 18, salt=3).tolist()
+    )
 
 
 def test_bigrams_stay_inside_each_text():
@@ -131,7 +151,10 @@ def test_hash_strings_is_deterministic_and_spreads():
 
 
 def test_assemble_equals_a_coo_matrix():
-    blocks = [(np.array([0, 0, 2]), np.array([1, 1, 3]), np.array([1.0, 2.0, 3.0])), (np.array([1, 2]), np.array([0, 3]), np.array([4.0, 5.0]))]
+    blocks = [
+        (np.array([0, 0, 2]), np.array([1, 1, 3]), np.array([1.0, 2.0, 3.0])),
+        (np.array([1, 2]), np.array([0, 3]), np.array([4.0, 5.0])),
+    ]
     got = assemble(3, 4, blocks)
     r = np.concatenate([b[0] for b in blocks])
     c = np.concatenate([b[1] for b in blocks])
