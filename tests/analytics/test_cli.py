@@ -70,3 +70,24 @@ def test_report_is_one_self_contained_html_file_with_the_four_charts(produced, t
 def test_report_into_a_missing_directory_is_one_error_line(produced, tmp_path, capsys):
     assert main(["report", "--warehouse", produced.location, "--out", str(tmp_path / "no" / "r.html")]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_query_while_a_writer_holds_the_duckdb_file_says_so_in_one_line(tmp_path, capsys):
+    import subprocess
+    import sys
+
+    path = tmp_path / "held.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(path)!r}); print('held', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert main(["query", "SELECT 1", "--warehouse", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "ascolto run' holds it" in err
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
