@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from pipelines.analytics.crisis import CrisisParams, active_crises, crisis_summary, detect, update_crisis_episodes
@@ -184,16 +185,15 @@ def test_late_negatives_before_the_evaluated_range_are_counted_by_the_next_updat
     t0 = datetime(2026, 11, 24, 0, 0)
 
     def add(batch: int, minutes: list[float], sentiment: str = "negative") -> None:
-        for i, m in enumerate(minutes):
-            t = datetime.fromtimestamp(t0.replace(tzinfo=UTC).timestamp() + m * 60, UTC).replace(tzinfo=None)
-            con.execute(
-                """INSERT INTO fact_events (event_id, event_time, ingest_time, platform, event_type, author_id, author_handle,
-                       author_follower_count, author_is_brand_account, text, device, lang, brands, engagement_points, reach,
-                       metric_version, topic, kafka_partition, kafka_offset, kafka_timestamp, batch_id, sentiment)
-                   VALUES (?, ?, ?, 'x', 'post', 'u', '@u', 10, false, 'sito down di nuovo', 'mobile', 'it', ['nuvola'], 2, 10,
-                           'v', 't', 0, ?, ?, ?, ?)""",
-                [f"e{batch}-{i}", t, t, batch * 10_000 + i, t, batch, sentiment],
-            )
+        times = [datetime.fromtimestamp(t0.replace(tzinfo=UTC).timestamp() + m * 60, UTC).replace(tzinfo=None) for m in minutes]
+        new = pa.table({"i": list(range(len(times))), "t": pa.array(times, pa.timestamp("us"))})  # noqa: F841 - read by the SQL
+        con.execute(
+            f"""INSERT INTO fact_events (event_id, event_time, ingest_time, platform, event_type, author_id, author_handle,
+                   author_follower_count, author_is_brand_account, text, device, lang, brands, engagement_points, reach,
+                   metric_version, topic, kafka_partition, kafka_offset, kafka_timestamp, batch_id, sentiment)
+                SELECT 'e{batch}-' || i, t, t, 'x', 'post', 'u', '@u', 10, false, 'sito down di nuovo', 'mobile', 'it', ['nuvola'],
+                       2, 10, 'v', 't', 0, {batch * 10_000} + i, t, {batch}, '{sentiment}' FROM new"""
+        )
 
     add(1, [m * 5 for m in range(0, 12 * 10)])  # 10 hours, one negative every 5 minutes: 12/h
     add(1, [600.5], "neutral")
