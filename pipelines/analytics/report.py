@@ -36,11 +36,11 @@ def _epoch(t: datetime) -> float:
     return t.replace(tzinfo=UTC).timestamp() if t.tzinfo is None else t.timestamp()
 
 
-def _table(header: list[str], body: list[list[str]], numeric_from: int = 1) -> str:
-    th = "".join(f"<th{' class=n' if i >= numeric_from else ''}>{escape(h)}</th>" for i, h in enumerate(header))
-    trs = "".join(
-        "<tr>" + "".join(f"<td{' class=n' if i >= numeric_from else ''}>{c}</td>" for i, c in enumerate(r)) + "</tr>" for r in body
-    )
+def _table(header: list[str], body: list[list[str]], numeric: set[int] | None = None) -> str:
+    """Cells are HTML already escaped; ``numeric`` columns align right (default: all but the first)."""
+    right = set(range(1, len(header))) if numeric is None else numeric
+    th = "".join(f"<th{' class=n' if i in right else ''}>{escape(h)}</th>" for i, h in enumerate(header))
+    trs = "".join("<tr>" + "".join(f"<td{' class=n' if i in right else ''}>{c}</td>" for i, c in enumerate(r)) + "</tr>" for r in body)
     return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
 
 
@@ -164,7 +164,7 @@ def aspects_section(con, d: Dialect, names: dict[str, str]) -> str:
     return (
         "<h2>Strengths and weaknesses</h2><p>Aspects of the customer mentions (view <code>v_brand_aspects</code>): a strength when "
         "positive mentions outnumber negative ones.</p>"
-        + (_table(["brand", "strengths", "weaknesses"], body, numeric_from=9) if body else "<p class=muted>No aspects found yet.</p>")
+        + (_table(["brand", "strengths", "weaknesses"], body, numeric=set()) if body else "<p class=muted>No aspects found yet.</p>")
     )
 
 
@@ -202,7 +202,9 @@ def crisis_section(con, d: Dialect, names: dict[str, str]) -> str:
         + svg.line_chart(series, y_label="negative mentions / h", y_format="{:.0f}", spans=spans, colors=_colors(names))
         + (
             _table(
-                ["brand", "status", "started", "peak", "ended", "peak rate", "severity", "negatives", "top terms", "top aspects"], body, 5
+                ["brand", "status", "started", "peak", "ended", "peak rate", "severity", "negatives", "top terms", "top aspects"],
+                body,
+                {5, 6, 7},
             )
             if body
             else "<p class=muted>No crisis episodes.</p>"
