@@ -46,6 +46,7 @@ test: install system-deps
 bench: install
 	$(BIN)/python tests/benchmarks/bench_pipeline.py
 	$(BIN)/python tests/benchmarks/bench_nlp.py
+	$(BIN)/python -m tests.benchmarks.bench_crisis --events 100000
 
 # Retrain every classifier head from ../shared/data (or ASCOLTO_DATA_DIR) and the domain posts;
 # writes pipelines/nlp/models/<lang>/<head>.{npz,json}, the model index, and the aspect models.

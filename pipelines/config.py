@@ -86,13 +86,13 @@ class JobConfig:
             raise ConfigError(str(exc)) from None
         if not 1 <= self.workers <= (os.cpu_count() or 1) * 2:
             raise ConfigError(f"--workers {self.workers}: use 1 to {(os.cpu_count() or 1) * 2} (this machine has {os.cpu_count()} cores)")
-        if self.scorer:
-            from pipelines.nlp.scorer import ScorerError, load_scorer
+        from pipelines.nlp.scorer import ScorerError, load_scorer
+        from pipelines.transforms.enrich import check_scorer
 
-            try:
-                load_scorer(self.scorer)
-            except ScorerError as exc:
-                raise ConfigError(f"--scorer: {exc}") from None
+        try:
+            check_scorer(load_scorer(self.scorer))
+        except ScorerError as exc:
+            raise ConfigError(f"--scorer {self.scorer or 'default'}: {exc}") from None
         if self.max_value_bytes < 64:
             raise ConfigError("--max-value-bytes must be at least 64")
         if self.kafka_client not in ("kafka-python", "confluent"):

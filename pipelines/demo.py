@@ -17,11 +17,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from pipelines.analytics.report import render_report
 from pipelines.catalog import load_catalog
 from pipelines.cli import _validate_producer_args, job_config
 from pipelines.config import ConfigError
 from pipelines.driver import EmbeddedDriver, RunTotals
 from pipelines.generator import GeneratorConfig, generate_stream
+from pipelines.io.batch import DUCKDB
 from pipelines.io.broker import EmbeddedBroker, create_topics
 from pipelines.io.kafka import KafkaSettings, publish
 from pipelines.io.metrics import PipelineMetrics
@@ -119,6 +121,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
                         time.sleep(0.2)
                 progress.update(pub_task, completed=published[0])
             summary = collect_summary(warehouse.con, driver.catalog)
+            report_path = warehouse_path.with_name(warehouse_path.stem + "-report.html")
+            report_path.write_text(
+                render_report(warehouse.con, DUCKDB, "Ascolto demo: what people said", str(warehouse_path)), encoding="utf-8"
+            )
         finally:
             driver.close()
             warehouse.close()
@@ -130,6 +136,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"\nWarehouse: [bold]{warehouse_path.resolve()}[/bold] (DuckDB: 'ascolto summary --warehouse {warehouse_path}', "
             "or any DuckDB client: SELECT * FROM v_mentions_by_brand_platform)"
         )
+        console.print(f"Report:    [bold]{report_path.resolve()}[/bold] (charts: share of voice, net sentiment, care SLA, crises)")
         if metrics_port:
             state = "serving until Ctrl-C" if args.keep_serving else "was live during the run"
             console.print(f"Metrics:   [bold]http://127.0.0.1:{metrics_port}/metrics[/bold] ({state})")

@@ -26,7 +26,7 @@ from pipelines.catalog import BrandMatcher, Catalog
 from pipelines.language import detect_language_tokens
 from pipelines.model import DeadLetter, DeadLetterReason
 from pipelines.nlp.aspects import AspectTagger
-from pipelines.nlp.scorer import UNKNOWN, Scorer, load_scorer
+from pipelines.nlp.scorer import UNKNOWN, Scorer, ScorerError, load_scorer
 from pipelines.text import fold, tokenize
 
 DEAD_LETTERS = "dead_letters"
@@ -95,6 +95,21 @@ def default_tagger() -> AspectTagger:
     if _tagger is None:
         _tagger = AspectTagger.load()
     return _tagger
+
+
+PROBE_TEXTS = {"it": "Il supporto non risponde, che delusione", "en": "Support never answers, so disappointing"}
+
+
+def check_scorer(scorer: Scorer) -> None:
+    """Scores one probe text per shipped language; raises ``ScorerError`` if that fails. A scorer
+    that cannot score at all (models that do not match the featurisation, a plug-in whose server
+    is down) must stop the job before it starts, not turn every event into a dead letter."""
+    try:
+        results = scorer.score(list(PROBE_TEXTS.values()), list(PROBE_TEXTS))
+        if len(results) != len(PROBE_TEXTS) or not all("sentiment" in r for r in results):
+            raise ValueError("it returned no sentiment field for the probe texts")
+    except Exception as exc:  # noqa: BLE001 - anything a plug-in raises becomes one clear error
+        raise ScorerError(f"scorer {scorer_version(scorer)} cannot score a probe text: {type(exc).__name__}: {exc}") from None
 
 
 def scorer_version(scorer: Scorer) -> str:
@@ -214,6 +229,7 @@ class EnrichEventsFn(beam.DoFn):
     def setup(self):
         self._attributor = BrandAttributor(self._catalog)
         self._scorer = load_scorer(self._scorer_spec)
+        check_scorer(self._scorer)
         self._tagger = default_tagger()
         self._version = scorer_version(self._scorer)
 

@@ -107,3 +107,19 @@ def test_a_scorer_failing_on_one_text_dead_letters_that_event_only_in_a_pipeline
 def test_a_bad_scorer_spec_stops_the_job_before_it_starts(spec):
     with pytest.raises(ConfigError, match="--scorer"):
         JobConfig(bootstrap_servers="127.0.0.1:9092", scorer=spec).validate()
+
+
+class Broken:
+    """Models that do not match their featurisation: every call fails."""
+
+    def score(self, texts: list[str], langs: list[str]) -> list[dict]:
+        raise ValueError("matmul: dimension mismatch")
+
+
+def broken() -> Broken:
+    return Broken()
+
+
+def test_a_scorer_that_cannot_score_at_all_stops_the_job_instead_of_dead_lettering_everything():
+    with pytest.raises(ConfigError, match="cannot score a probe text: ValueError: matmul: dimension mismatch"):
+        JobConfig(bootstrap_servers="127.0.0.1:9092", scorer=f"{__name__}:broken").validate()

@@ -1,6 +1,6 @@
 """What crisis detection costs after a commit, on a warehouse of N events (not collected by pytest).
 
-    .venv/bin/python -m tests.analytics.bench_crisis --events 100000 [--warehouse FILE] [--pg DSN]
+    .venv/bin/python -m tests.benchmarks.bench_crisis --events 100000 [--warehouse FILE] [--pg DSN]
 
 Builds the warehouse with the real pipeline (embedded broker, seeded stream with its burst),
 unless ``--warehouse`` names one already built, then measures on DuckDB (and on PostgreSQL with
