@@ -91,7 +91,7 @@ def _job_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--dead-letter-topic", help="topic that receives dead letters (default: <topic>.dlq)")
     p.add_argument("--no-dead-letter-topic", action="store_true", help="keep dead letters in the warehouse only")
-    p.add_argument("--runner", default=d.runner, help="Beam runner for each micro-batch (default %(default)s)")
+    p.add_argument("--runner", default=d.runner, help="FnApiRunner: the embedded micro-batch driver (default); FlinkRunner, DataflowRunner, PortableRunner: the streaming job")
     p.add_argument(
         "--workers",
         type=int,
@@ -187,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the pipeline on a topic into the warehouse")
     _job_args(run)
+    from pipelines.streaming.runners import add_runner_arguments
+
+    add_runner_arguments(run)
     run.add_argument("--stop-when-idle", action="store_true", help="exit once every partition is consumed (backfills, tests)")
     run.add_argument("--max-batches", type=int, help="exit after this many committed micro-batches")
 
@@ -289,11 +292,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.driver import EmbeddedDriver
     from pipelines.io.metrics import PipelineMetrics
     from pipelines.io.warehouse import open_warehouse
+    from pipelines.streaming.runners import beam_args_from, is_streaming_runner
 
-    job = job_config(args)
+    job = job_config(args, beam_args=beam_args_from(args))
     if args.max_batches is not None and args.max_batches < 1:
         raise ConfigError("--max-batches must be at least 1")
     catalog = load_catalog()
+    if is_streaming_runner(job.runner):
+        from pipelines.streaming.job import run_streaming_job
+
+        return run_streaming_job(job, catalog)
     stop = threading.Event()
 
     def on_signal(signum, _frame):

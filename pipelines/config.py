@@ -44,6 +44,7 @@ class JobConfig:
     schema_registry: RegistrySpec = RegistrySpec()
     max_value_bytes: int = 1 << 20  # larger records are dead letters (too_large)
     workers: int = 1  # processes that run a micro-batch's partitions in parallel
+    beam_args: tuple[str, ...] = ()  # Beam options of the streaming runners (--flink_master=..., --project=...)
     scorer: str | None = None  # text classifiers: None = the shipped models; see pipelines.nlp.scorer.load_scorer
 
     @property
@@ -102,11 +103,9 @@ class JobConfig:
                 import confluent_kafka  # noqa: F401
             except ImportError:
                 raise ConfigError("--kafka-client confluent needs the confluent-kafka package: pip install 'ascolto[fast]'") from None
-        if self.runner not in LOCAL_RUNNERS:
-            raise ConfigError(
-                f"--runner {self.runner}: the embedded driver runs on {', '.join(LOCAL_RUNNERS)}; "
-                "streaming runners (Flink, Dataflow, Spark) are not wired yet"
-            )
+        from pipelines.streaming.runners import check_runner  # FnApiRunner: the driver; Flink, Dataflow: the streaming job
+
+        check_runner(self.runner, self.beam_args, self.warehouse)
         if not self.warehouse.startswith(("postgresql://", "postgres://")):
             parent = Path(self.warehouse).expanduser().resolve().parent
             if parent.exists() and not os.access(parent, os.W_OK):

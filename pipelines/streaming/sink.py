@@ -1,0 +1,273 @@
+"""The streaming path's sinks: an idempotent warehouse writer, the dead-letter topic, counters.
+
+Beam may run a bundle twice (retries, restarts from a checkpoint), so every write here is
+idempotent, one transaction per bundle:
+- window panes upsert by (window, keys) and only move forward: a pane replaces the row when its
+  index is higher (``revision`` holds pane index + 1); a replayed older pane changes nothing;
+- accepted events, duplicates, late events and dead letters are keyed by their Kafka
+  coordinates (topic, partition, offset): a second insert of one record is a no-op.
+The schema is the embedded warehouse's (``schemas/warehouse``); rows written here carry
+``batch_id`` 0 (no micro-batches on this path) and no ``batches`` accounting rows: the
+accounting is in Beam's counters (``CountOutcomes``), namespace ``ascolto``.
+
+Dead letters also go to the dead-letter topic in the envelope of the embedded path
+(``io.dead_letters.publish_dead_letters``), flushed at the end of each bundle: at least once.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import apache_beam as beam
+import pyarrow as pa
+from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindows
+
+from pipelines.catalog import Catalog
+from pipelines.engagement import StageOutputs
+from pipelines.io.batch import WINDOW_KEY_COLUMNS, events_to_arrow, window_rows_to_arrow
+from pipelines.io.dead_letters import publish_dead_letters
+from pipelines.io.kafka import KafkaSettings
+from pipelines.io.warehouse import DuckDBWarehouse
+from pipelines.model import METRIC_VERSION, WindowRow
+
+NAMESPACE = "ascolto"
+STREAMING_BATCH_ID = 0
+# One writer at a time per process: DuckDB refuses concurrent upserts of the same rows.
+_WRITE_LOCK = threading.Lock()
+
+
+def latest_panes(panes: list) -> list:
+    """Per (window, key), the pane with the highest index (DuckDB drops repeated upsert keys)."""
+    best: dict = {}
+    for p in panes:
+        if p.key not in best or p.pane_index > best[p.key].pane_index:
+            best[p.key] = p
+    return list(best.values())
+
+
+def panes_to_arrow(panes: list) -> pa.Table:
+    table = window_rows_to_arrow([WindowRow(p.key, p.totals) for p in panes])
+    table = table.append_column("revision", pa.array([p.pane_index + 1 for p in panes], pa.int32()))
+    return table.append_column("is_final", pa.array([p.is_final for p in panes], pa.bool_()))
+
+
+class DuckDBStreamingWriter:
+    """The SQL of one bundle's commit (DuckDB dialect)."""
+
+    def __init__(self, path: str, catalog: Catalog):
+        self._warehouse = DuckDBWarehouse(path)  # creates the schema when new
+        self._warehouse.sync_brands(catalog)
+        self.con = self._warehouse.con
+
+    def close(self) -> None:
+        self._warehouse.close()
+
+    def commit(self, window_seconds: int, panes: list, events: list[dict], duplicates: list, late: list, dead: list) -> None:
+        con = self.con
+        now = datetime.now(UTC).replace(tzinfo=None)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if panes:
+                self._upsert_panes(panes_to_arrow(latest_panes(panes)), window_seconds, now)
+            if events:
+                self._insert_facts(events_to_arrow(events))
+            self._insert_small(duplicates, late, dead, now)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def _upsert_panes(self, panes: pa.Table, window_seconds: int, now: datetime) -> None:
+        keys = [c for c in WINDOW_KEY_COLUMNS if c != "ws"]
+        cols = ", ".join(keys)
+        self.con.register("pane_batch", panes)
+        try:
+            self.con.execute(
+                f"""INSERT INTO engagement_window (window_start, window_end, window_seconds, {cols}, events, engagement_points,
+                        reach, impressions, revision, is_final, metric_version, updated_at)
+                    SELECT epoch_ms(ws), epoch_ms(ws + {window_seconds * 1000}), {window_seconds}, {cols}, events, points, reach,
+                           impressions, revision, is_final, '{METRIC_VERSION}', ?
+                    FROM pane_batch
+                    ON CONFLICT (window_start, window_seconds, {cols}) DO UPDATE SET
+                      events = excluded.events, engagement_points = excluded.engagement_points, reach = excluded.reach,
+                      impressions = excluded.impressions, revision = excluded.revision, is_final = excluded.is_final,
+                      updated_at = excluded.updated_at
+                    WHERE excluded.revision > engagement_window.revision""",
+                [now],
+            )
+        finally:
+            self.con.unregister("pane_batch")
+
+    def _insert_facts(self, facts: pa.Table) -> None:
+        self.con.register("facts_batch", facts)
+        try:
+            fresh = """FROM facts_batch f WHERE NOT EXISTS (SELECT 1 FROM fact_events e
+                       WHERE e.topic = f.topic AND e.kafka_partition = f.kafka_partition AND e.kafka_offset = f.kafka_offset)"""
+            self.con.execute(f"INSERT INTO dedup_event_ids SELECT f.event_id, epoch_ms(f.event_time) {fresh} ON CONFLICT DO NOTHING")
+            self.con.execute(
+                f"INSERT INTO fact_events BY NAME SELECT f.*, '{METRIC_VERSION}' AS metric_version, {STREAMING_BATCH_ID} AS batch_id {fresh}"
+            )
+        finally:
+            self.con.unregister("facts_batch")
+
+    def _insert_small(self, duplicates: list, late: list, dead: list, now: datetime) -> None:
+        b = STREAMING_BATCH_ID
+        self._insert(
+            "duplicate_events",
+            f"topic, kafka_partition, kafka_offset, event_id, kind, {b}",
+            {
+                "topic": pa.array([i.topic for i in duplicates], pa.string()),
+                "kafka_partition": pa.array([i.partition for i in duplicates], pa.int32()),
+                "kafka_offset": pa.array([i.offset for i in duplicates], pa.int64()),
+                "event_id": pa.array([i.event_id for i in duplicates], pa.string()),
+                "kind": pa.array([i.kind for i in duplicates], pa.string()),
+            },
+        )
+        self._insert(
+            "late_events",
+            f"topic, kafka_partition, kafka_offset, event_id, epoch_ms(t), epoch_ms(ws), epoch_ms(wm), record_value, {b}",
+            {
+                "topic": pa.array([i.topic for i in late], pa.string()),
+                "kafka_partition": pa.array([i.partition for i in late], pa.int32()),
+                "kafka_offset": pa.array([i.offset for i in late], pa.int64()),
+                "event_id": pa.array([i.event_id for i in late], pa.string()),
+                "t": pa.array([i.event_time_ms for i in late], pa.int64()),
+                "ws": pa.array([i.window_start_ms for i in late], pa.int64()),
+                "wm": pa.array([i.watermark_ms for i in late], pa.int64()),
+                "record_value": pa.array([i.value for i in late], pa.binary()),
+            },
+        )
+        self._insert(
+            "dead_letters (topic, kafka_partition, kafka_offset, reason, message, step, record_key, record_value, recorded_at, batch_id)",
+            f"topic, kafka_partition, kafka_offset, reason, message, step, record_key, record_value, ?::TIMESTAMP, {b}",
+            {
+                "topic": pa.array([i.topic for i in dead], pa.string()),
+                "kafka_partition": pa.array([i.partition for i in dead], pa.int32()),
+                "kafka_offset": pa.array([i.offset for i in dead], pa.int64()),
+                "reason": pa.array([i.reason for i in dead], pa.string()),
+                "message": pa.array([i.message for i in dead], pa.string()),
+                "step": pa.array([i.step for i in dead], pa.string()),
+                "record_key": pa.array([i.key for i in dead], pa.binary()),
+                "record_value": pa.array([i.value for i in dead], pa.binary()),
+            },
+            [now],
+        )
+
+    def _insert(self, table: str, select: str, columns: dict[str, pa.Array], params: list | None = None) -> None:
+        batch = pa.table(columns)
+        if batch.num_rows == 0:
+            return
+        name = f"{table.split()[0]}_batch"
+        self.con.register(name, batch)
+        try:
+            self.con.execute(f"INSERT INTO {table} SELECT {select} FROM {name} ON CONFLICT DO NOTHING", params or [])
+        finally:
+            self.con.unregister(name)
+
+
+# Writers are kept per process and location: opening the warehouse runs its DDL, which costs
+# more than a bundle's commit (the DirectRunner sets DoFns up per bundle). ``close_writers`` ends them.
+_WRITERS: dict[str, DuckDBStreamingWriter] = {}
+
+
+def cached_writer(location: str, catalog: Catalog) -> DuckDBStreamingWriter:
+    with _WRITE_LOCK:
+        writer = _WRITERS.get(location)
+        if writer is None:
+            writer = _WRITERS[location] = DuckDBStreamingWriter(location, catalog)
+        return writer
+
+
+def close_writers() -> None:
+    with _WRITE_LOCK:
+        while _WRITERS:
+            _WRITERS.popitem()[1].close()
+
+
+class CommitBundleFn(beam.DoFn):
+    """Buffers a bundle's tagged outputs and commits them in one transaction at its end."""
+
+    def __init__(self, location: str, catalog: Catalog, window_seconds: int):
+        self._location = location
+        self._catalog = catalog
+        self._window_seconds = window_seconds
+        self._writer: DuckDBStreamingWriter | None = None
+        self._buffers: dict[str, list] = {}
+
+    def setup(self):
+        self._writer = cached_writer(self._location, self._catalog)
+
+    def start_bundle(self):
+        self._buffers = {"panes": [], "events": [], "duplicates": [], "late": [], "dead_letters": []}
+
+    def process(self, tagged):
+        kind, item = tagged
+        if kind == "events":
+            self._buffers["events"].extend(item)
+        else:
+            self._buffers[kind].append(item)
+
+    def finish_bundle(self):
+        b = self._buffers
+        if any(b.values()):
+            with _WRITE_LOCK:
+                self._writer.commit(self._window_seconds, b["panes"], b["events"], b["duplicates"], b["late"], b["dead_letters"])
+        self._buffers = {}
+
+
+class PublishDeadLettersFn(beam.DoFn):
+    def __init__(self, settings: KafkaSettings, topic: str):
+        self._settings = settings
+        self._topic = topic
+        self._pending: list = []
+
+    def start_bundle(self):
+        self._pending = []
+
+    def process(self, dead_letter):
+        self._pending.append(dead_letter)
+
+    def finish_bundle(self):
+        if self._pending:
+            publish_dead_letters(self._settings, self._topic, self._pending)
+        self._pending = []
+
+
+class CountOutcomes(beam.PTransform):
+    """Beam counters (namespace ``ascolto``): accepted, late, duplicates_<kind>,
+    dead_letters_<reason>; on Flink and Dataflow they are the job's metrics."""
+
+    def expand(self, outputs: StageOutputs):
+        outputs.events | "CountAccepted" >> beam.Map(lambda events: Metrics.counter(NAMESPACE, "accepted").inc(len(events)))
+        outputs.late | "CountLate" >> beam.Map(lambda _late: Metrics.counter(NAMESPACE, "late").inc())
+        outputs.duplicates | "CountDuplicates" >> beam.Map(lambda d: Metrics.counter(NAMESPACE, f"duplicates_{d.kind}").inc())
+        outputs.dead_letters | "CountDeadLetters" >> beam.Map(lambda d: Metrics.counter(NAMESPACE, f"dead_letters_{d.reason}").inc())
+        return outputs.watermarks | "ReportWatermarks" >> beam.Map(
+            lambda w: Metrics.gauge(NAMESPACE, f"partition_watermark_ms_{w.partition}").set(w.max_event_time_ms)
+        )
+
+
+class WriteToStreamingWarehouse(beam.PTransform):
+    def __init__(self, location: str, catalog: Catalog, window_seconds: int):
+        super().__init__()
+        self._location = location
+        self._catalog = catalog
+        self._window_seconds = window_seconds
+
+    def expand(self, outputs: StageOutputs):
+        tagged = [
+            outputs.window_rows
+            | "PanesToGlobalWindow" >> beam.WindowInto(GlobalWindows())  # rows are keyed by their window already
+            | "TagPanes" >> beam.Map(lambda x: ("panes", x)),
+            outputs.events | "TagEvents" >> beam.Map(lambda x: ("events", x)),
+            outputs.duplicates | "TagDuplicates" >> beam.Map(lambda x: ("duplicates", x)),
+            outputs.late | "TagLate" >> beam.Map(lambda x: ("late", x)),
+            outputs.dead_letters | "TagDeadLetters" >> beam.Map(lambda x: ("dead_letters", x)),
+        ]
+        return (
+            tagged
+            | "AllOutputs" >> beam.Flatten()
+            | "CommitBundles" >> beam.ParDo(CommitBundleFn(self._location, self._catalog, self._window_seconds))
+        )

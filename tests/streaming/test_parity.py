@@ -1,0 +1,149 @@
+"""Parity, the contract of the streaming path: one seeded stream through (a) the embedded driver
+and (b) the streaming pipeline on the DirectRunner in streaming mode, fed by a TestStream whose
+watermark advances mirror the driver's batch boundaries, gives the same warehouse rows and the
+same counters. A difference is a bug in one of the paths, never a tolerance.
+
+Arithmetic (W = 60 s windows, L = 300 s allowed lateness, all in ms):
+- lateness, both paths: e is late <=> window_start(e) + W + L <= max event time before e in its
+  partition; the TestStream replays the same offsets in the same per-partition order;
+- after batch k both paths have the global watermark G_k = min over partitions of their max
+  event time (driver: ``source_offsets``; Beam: ``advance_watermark_to(G_k)``); a window is
+  final once G_k >= window_end + L (driver: the commit's UPDATE; Beam: the timer at
+  max_timestamp + L = window_end - 1 us + L, which fires when the watermark passes it);
+- an accepted event e of batch k+1 has window_end(e) + L > watermark_p(e) >= G_k, so Beam
+  (which drops when window_end + L <= watermark) never drops it;
+- the TestStream ends by advancing the watermark to +infinity (the DirectRunner always does:
+  end of input, like a drain): the windows with window_end + L > G_last, still open in the driver,
+  become final there too, and only those. The test asserts exactly that split.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+
+import apache_beam as beam
+import duckdb
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from pipelines.catalog import load_catalog
+from pipelines.config import JobConfig
+from pipelines.generator import GeneratorConfig
+from pipelines.io.dead_letters import DeadLetterCodec
+from pipelines.io.kafka import KafkaSettings, read_offset_ranges, topic_partitions
+from pipelines.streaming.graph import StreamingSettings, build_streaming
+from pipelines.streaming.sink import close_writers
+from tests.integration.expected import expected_db, warehouse_windows
+from tests.streaming.parity import mirrored_test_stream, run_driver
+
+pytestmark = pytest.mark.integration
+WINDOW_S, LATENESS_S = 60, 300
+EVENTS = 20_000
+
+
+def _rows(con, table: str, exclude: str) -> list[tuple]:
+    return con.execute(f"SELECT * EXCLUDE ({exclude}) FROM {table} ORDER BY ALL").fetchall()
+
+
+def _driver_counters(metrics) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for family in metrics.registry.collect():
+        for s in family.samples:
+            if s.name == "ascolto_events_duplicate_total":
+                out[f"duplicates_{s.labels['kind']}"] = s.value
+            elif s.name == "ascolto_dead_letters_total":
+                out[f"dead_letters_{s.labels['reason']}"] = s.value
+            elif s.name in ("ascolto_events_accepted_total", "ascolto_events_late_total", "ascolto_events_consumed_total"):
+                out[s.name.removeprefix("ascolto_events_").removesuffix("_total")] = s.value
+    return {k: v for k, v in out.items() if v}
+
+
+def _warehouse_counters(con) -> dict[str, float]:
+    out = {"accepted": con.execute("SELECT count(*) FROM fact_events").fetchall()[0][0]}
+    out["late"] = con.execute("SELECT count(*) FROM late_events").fetchall()[0][0]
+    out.update({f"duplicates_{k}": n for k, n in con.execute("SELECT kind, count(*) FROM duplicate_events GROUP BY ALL").fetchall()})
+    out.update({f"dead_letters_{r}": n for r, n in con.execute("SELECT reason, count(*) FROM dead_letters GROUP BY ALL").fetchall()})
+    out["consumed"] = sum(out.values())
+    return {k: float(v) for k, v in out.items() if v}
+
+
+def _dlq(bootstrap: str, topic: str) -> list[tuple]:
+    settings = KafkaSettings(bootstrap)
+    consumer = settings.consumer()
+    try:
+        parts = topic_partitions(consumer, topic)
+        codec = DeadLetterCodec()
+        got = []
+        for item in read_offset_ranges(consumer, topic, {p: (0, 1 << 40) for p in parts}):
+            for r in getattr(item, "records", []):
+                d = codec.decode(r.value)
+                d.pop("recorded_at")
+                got.append(tuple(sorted(d.items())))
+        return sorted(got)
+    finally:
+        consumer.close()
+
+
+def test_streaming_pipeline_and_embedded_driver_write_the_same_rows_and_counts(publish_stream, broker, tmp_path):
+    stream = publish_stream(GeneratorConfig(seed=31, events=EVENTS, events_per_minute=400))
+    kinds = collections.Counter(r.kind.split(":")[0] for r in stream.records)
+    assert kinds["duplicate"] > 300 and kinds["malformed"] > 40 and kinds["cross_post"] > 100
+    catalog = load_catalog()
+    job = JobConfig(
+        bootstrap_servers=broker.bootstrap_servers,
+        topic=stream.topic,
+        warehouse=str(tmp_path / "embedded.duckdb"),
+        window_seconds=WINDOW_S,
+        allowed_lateness_seconds=LATENESS_S,
+        max_batch_records=4_000,
+        chunk_records=1_000,
+        metrics_port=0,
+    ).validate()
+
+    # (a) the embedded driver, micro-batch by micro-batch
+    driver = run_driver(job, catalog)
+    assert driver.totals.consumed == len(stream.records) and len(driver.boundaries) >= 5
+
+    # (b) the streaming pipeline, the same records, watermark advanced at the same boundaries
+    sjob = dataclasses.replace(job, warehouse=str(tmp_path / "streaming.duckdb"), dead_letter_topic=f"{stream.topic}.dlq-streaming")
+    options = PipelineOptions(["--runner=DirectRunner"])
+    options.view_as(StandardOptions).streaming = True
+    p = beam.Pipeline(options=options)
+    source = mirrored_test_stream(broker.bootstrap_servers, stream.topic, driver.boundaries, job.chunk_records)
+    build_streaming(p, sjob, catalog, StreamingSettings(dedup_key_buckets=8, window_key_shards=4), source=source)
+    p.run().wait_until_finish()
+    close_writers()  # the sink's cached connections: the test reads the file next
+
+    emb = duckdb.connect(job.warehouse, read_only=True)
+    stm = duckdb.connect(sjob.warehouse, read_only=True)
+    try:
+        # counters: accepted, duplicates by kind, late, dead letters by reason (the streaming side
+        # counted from what its sink wrote: the DirectRunner's streaming mode reports Beam
+        # counters of the first bundle only, measured here; Flink and Dataflow report them all)
+        assert _warehouse_counters(stm) == _driver_counters(driver.metrics) == _warehouse_counters(emb)
+        assert _warehouse_counters(stm)["late"] > 50 and _warehouse_counters(stm)["duplicates_redelivery"] > 300
+        # every accepted event, duplicate, late event and dead letter, column by column
+        assert _rows(stm, "fact_events", "batch_id") == _rows(emb, "fact_events", "batch_id")
+        assert _rows(stm, "duplicate_events", "batch_id") == _rows(emb, "duplicate_events", "batch_id")
+        assert _rows(stm, "late_events", "batch_id") == _rows(emb, "late_events", "batch_id")
+        assert _rows(stm, "dead_letters", "batch_id, recorded_at") == _rows(emb, "dead_letters", "batch_id, recorded_at")
+        # every window row: keys and totals
+        values = "revision, is_final, updated_at"
+        assert _rows(stm, "engagement_window", values) == _rows(emb, "engagement_window", values)
+        assert warehouse_windows(stm) == set(expected_db(stream, WINDOW_S, LATENESS_S).execute("SELECT * FROM expected_windows").fetchall())
+        # finality: equal up to the driver's last watermark; beyond it only the end of input closed them
+        g_last = driver.boundaries[-1].watermark_ms
+        final_sql = f"""SELECT epoch_ms(window_end) + {LATENESS_S * 1000} <= {g_last} AS by_watermark, is_final, count(*)
+                        FROM engagement_window GROUP BY ALL ORDER BY ALL"""
+        emb_final, stm_final = emb.execute(final_sql).fetchall(), stm.execute(final_sql).fetchall()
+        assert [(True, True), (False, False)] == [r[:2] for r in sorted(emb_final, reverse=True)]
+        assert [(True, True), (False, True)] == [r[:2] for r in sorted(stm_final, reverse=True)]
+        assert [r[2] for r in sorted(emb_final, reverse=True)] == [r[2] for r in sorted(stm_final, reverse=True)]
+        # the pane index only moves forward and the final re-emission is the highest
+        assert stm.execute("SELECT min(revision) >= 2 FROM engagement_window").fetchall() == [(True,)]
+    finally:
+        emb.close()
+        stm.close()
+    # the dead-letter topics carry the same envelopes
+    assert _dlq(broker.bootstrap_servers, sjob.dlq_topic) == _dlq(broker.bootstrap_servers, job.dlq_topic)
