@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
@@ -29,7 +30,7 @@ from pipelines.engagement import StageOutputs
 from pipelines.io.batch import WINDOW_KEY_COLUMNS, events_to_arrow, window_rows_to_arrow
 from pipelines.io.dead_letters import publish_dead_letters
 from pipelines.io.kafka import KafkaSettings
-from pipelines.io.warehouse import DuckDBWarehouse
+from pipelines.io.warehouse import DuckDBWarehouse, is_postgres
 from pipelines.model import METRIC_VERSION, WindowRow
 
 NAMESPACE = "ascolto"
@@ -169,14 +170,20 @@ class DuckDBStreamingWriter:
 
 # Writers are kept per process and location: opening the warehouse runs its DDL, which costs
 # more than a bundle's commit (the DirectRunner sets DoFns up per bundle). ``close_writers`` ends them.
-_WRITERS: dict[str, DuckDBStreamingWriter] = {}
+_WRITERS: dict[str, Any] = {}  # DuckDBStreamingWriter or postgres_writer.PostgresStreamingWriter
 
 
-def cached_writer(location: str, catalog: Catalog) -> DuckDBStreamingWriter:
+def cached_writer(location: str, catalog: Catalog):
     with _WRITE_LOCK:
         writer = _WRITERS.get(location)
         if writer is None:
-            writer = _WRITERS[location] = DuckDBStreamingWriter(location, catalog)
+            if is_postgres(location):
+                from pipelines.streaming.postgres_writer import PostgresStreamingWriter
+
+                writer = PostgresStreamingWriter(location, catalog)
+            else:
+                writer = DuckDBStreamingWriter(location, catalog)
+            _WRITERS[location] = writer
         return writer
 
 
@@ -193,7 +200,7 @@ class CommitBundleFn(beam.DoFn):
         self._location = location
         self._catalog = catalog
         self._window_seconds = window_seconds
-        self._writer: DuckDBStreamingWriter | None = None
+        self._writer = None
         self._buffers: dict[str, list] = {}
 
     def setup(self):

@@ -1,0 +1,136 @@
+"""The streaming sink's SQL for the PostgreSQL warehouse (what Flink and Dataflow workers write
+to): the same idempotent statements as ``sink.DuckDBStreamingWriter``, loaded with COPY into
+temporary tables like the embedded PostgreSQL commit (``io.postgres``).
+
+Workers write concurrently; they never write the same row at once: a window row belongs to one
+(window, shard) key, processed by one worker at a time, and a record's coordinates to one
+bundle. A retried bundle rewrites what it wrote: panes only move forward, inserts skip rows
+that exist.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pyarrow as pa
+
+from pipelines.catalog import Catalog
+from pipelines.io.batch import WINDOW_KEY_COLUMNS, events_to_arrow
+from pipelines.io.postgres import _FACT_COLUMNS, PostgresWarehouse
+from pipelines.model import METRIC_VERSION
+from pipelines.streaming.sink import STREAMING_BATCH_ID, latest_panes, panes_to_arrow
+
+TS = "(to_timestamp({} / 1000.0) AT TIME ZONE 'UTC')"
+
+
+class PostgresStreamingWriter:
+    def __init__(self, dsn: str, catalog: Catalog):
+        self._warehouse = PostgresWarehouse(dsn)  # creates the schema when new
+        self._warehouse.sync_brands(catalog)
+        self.con = self._warehouse.con
+
+    def close(self) -> None:
+        self._warehouse.close()
+
+    def commit(self, window_seconds: int, panes: list, events: list[dict], duplicates: list, late: list, dead: list) -> None:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self.con.transaction():
+            if panes:
+                self._upsert_panes(panes_to_arrow(latest_panes(panes)), window_seconds, now)
+            if events:
+                self._insert_facts(events_to_arrow(events))
+            if duplicates:
+                self._insert_duplicates(duplicates)
+            if late:
+                self._insert_late(late)
+            if dead:
+                self._insert_dead(dead, now)
+
+    def _upsert_panes(self, panes: pa.Table, window_seconds: int, now: datetime) -> None:
+        keys = [c for c in WINDOW_KEY_COLUMNS if c != "ws"]
+        cols = ", ".join(keys)
+        ddl = ", ".join(["ws BIGINT", *(f"{k} TEXT" for k in keys), "events BIGINT, points BIGINT, reach BIGINT, impressions BIGINT"])
+        self._warehouse._copy("pane_batch", f"{ddl}, revision INT, is_final BOOLEAN", panes)
+        self.con.execute(
+            f"""INSERT INTO engagement_window (window_start, window_end, window_seconds, {cols}, events, engagement_points,
+                    reach, impressions, revision, is_final, metric_version, updated_at)
+                SELECT {TS.format("ws")}, {TS.format(f"(ws + {window_seconds * 1000})")}, {window_seconds}, {cols}, events, points,
+                       reach, impressions, revision, is_final, %s, %s
+                FROM pane_batch
+                ON CONFLICT (window_start, window_seconds, {cols}) DO UPDATE SET
+                  events = excluded.events, engagement_points = excluded.engagement_points, reach = excluded.reach,
+                  impressions = excluded.impressions, revision = excluded.revision, is_final = excluded.is_final,
+                  updated_at = excluded.updated_at
+                WHERE excluded.revision > engagement_window.revision""",
+            [METRIC_VERSION, now],
+        )
+
+    def _insert_facts(self, facts: pa.Table) -> None:
+        types = dict(_FACT_COLUMNS)
+        self._warehouse._copy("facts_batch", ", ".join(f"{n} {types[n]}" for n in facts.column_names), facts)
+        fresh = """FROM facts_batch f WHERE NOT EXISTS (SELECT 1 FROM fact_events e
+                   WHERE e.topic = f.topic AND e.kafka_partition = f.kafka_partition AND e.kafka_offset = f.kafka_offset)"""
+        self.con.execute(
+            f"INSERT INTO dedup_event_ids SELECT f.event_id, (extract(epoch FROM f.event_time) * 1000)::BIGINT {fresh} ON CONFLICT DO NOTHING"
+        )
+        cols = ", ".join(facts.column_names)
+        self.con.execute(
+            f"INSERT INTO fact_events ({cols}, metric_version, batch_id) SELECT {', '.join(f'f.{c}' for c in facts.column_names)}, %s, %s {fresh}",
+            [METRIC_VERSION, STREAMING_BATCH_ID],
+        )
+
+    def _insert_duplicates(self, d: list) -> None:
+        table = pa.table(
+            {
+                "topic": [i.topic for i in d],
+                "p": [i.partition for i in d],
+                "o": [i.offset for i in d],
+                "event_id": [i.event_id for i in d],
+                "kind": [i.kind for i in d],
+            }
+        )
+        self._warehouse._copy("dups_batch", "topic TEXT, p INT, o BIGINT, event_id TEXT, kind TEXT", table)
+        self.con.execute(
+            "INSERT INTO duplicate_events SELECT topic, p, o, event_id, kind, %s FROM dups_batch ON CONFLICT DO NOTHING",
+            [STREAMING_BATCH_ID],
+        )
+
+    def _insert_late(self, x: list) -> None:
+        table = pa.table(
+            {
+                "topic": [i.topic for i in x],
+                "p": [i.partition for i in x],
+                "o": [i.offset for i in x],
+                "event_id": [i.event_id for i in x],
+                "t": [i.event_time_ms for i in x],
+                "ws": [i.window_start_ms for i in x],
+                "wm": [i.watermark_ms for i in x],
+                "v": pa.array([i.value for i in x], pa.binary()),
+            }
+        )
+        self._warehouse._copy("late_batch", "topic TEXT, p INT, o BIGINT, event_id TEXT, t BIGINT, ws BIGINT, wm BIGINT, v BYTEA", table)
+        self.con.execute(
+            f"""INSERT INTO late_events SELECT topic, p, o, event_id, {TS.format("t")}, {TS.format("ws")}, {TS.format("wm")}, v, %s
+                FROM late_batch ON CONFLICT DO NOTHING""",
+            [STREAMING_BATCH_ID],
+        )
+
+    def _insert_dead(self, d: list, now: datetime) -> None:
+        table = pa.table(
+            {
+                "topic": [i.topic for i in d],
+                "p": [i.partition for i in d],
+                "o": [i.offset for i in d],
+                "reason": [i.reason for i in d],
+                "message": [i.message for i in d],
+                "step": [i.step for i in d],
+                "k": pa.array([i.key for i in d], pa.binary()),
+                "v": pa.array([i.value for i in d], pa.binary()),
+            }
+        )
+        self._warehouse._copy("dl_batch", "topic TEXT, p INT, o BIGINT, reason TEXT, message TEXT, step TEXT, k BYTEA, v BYTEA", table)
+        self.con.execute(
+            """INSERT INTO dead_letters (topic, kafka_partition, kafka_offset, reason, message, step, record_key, record_value,
+                   recorded_at, batch_id) SELECT topic, p, o, reason, message, step, k, v, %s, %s FROM dl_batch ON CONFLICT DO NOTHING""",
+            [now, STREAMING_BATCH_ID],
+        )
