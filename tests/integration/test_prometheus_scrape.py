@@ -10,7 +10,14 @@ loaded. Checked through Prometheus' HTTP API:
     rule evaluated healthy after the final scrape (so the recording rules have series too);
 (b) the final scraped counters (stable over several scrapes) equal the warehouse's own
     accounting: consumed, accepted, late, duplicates by kind, dead letters by reason, and
-    mentions per brand.
+    mentions per brand;
+(c) the final crisis and care gauges equal what the warehouse says at the end of the run:
+    open episodes of ``crisis_episodes`` (1/0 and peak severity, every catalog brand) and
+    ``v_care_sla_by_brand`` (overdue, sla_share). The stream is sparse in event time (8 events
+    a minute: over 6 h) because the crisis detector needs 3 h of history before it evaluates;
+    then the generator's outage burst, two thirds of the way in, opens an episode that an
+    hour of calm closes before the end: the test checks that an ended episode reads 0 (an
+    open one at the end of a seeded stream is ``tests/analytics``' business).
 
 The prometheus binary comes from Debian's ``prometheus`` package; the test fails, not skips,
 without it, because CI installs it (``make system-deps``).
@@ -37,6 +44,7 @@ import duckdb
 import pytest
 import yaml
 
+from pipelines.catalog import load_catalog
 from pipelines.generator import GeneratorConfig
 from pipelines.io.broker import free_port
 from pipelines.model import MENTION_TYPES
@@ -64,6 +72,10 @@ COMPARED = (
     "ascolto_dead_letters_total",
     "ascolto_brand_mentions_total",
     "ascolto_brand_customer_mentions_total",
+    "ascolto_brand_crisis_active",
+    "ascolto_brand_crisis_severity_ratio",
+    "ascolto_care_requests_overdue",
+    "ascolto_care_sla_share_ratio",
 )
 
 T = TypeVar("T")
@@ -147,7 +159,8 @@ def prometheus_binary() -> str:
 
 @pytest.fixture
 def stream(publish_stream) -> PublishedStream:
-    return publish_stream(GeneratorConfig(seed=41, events=3000))
+    # 3,000 events over 6 h 15 min of event time (the generator's outage at about 4 h 8 min).
+    return publish_stream(GeneratorConfig(seed=41, events=3000, events_per_minute=8))
 
 
 @pytest.fixture
@@ -252,6 +265,12 @@ class FinalScrape:
         """Values of ``name`` by two labels (zero series kept)."""
         return {(dict(labels)[first], dict(labels)[second]): int(v) for (n, labels), v in self.values.items() if n == name}
 
+    def gauge(self, name: str, label: str) -> dict[str, float]:
+        """Values of the gauge ``name`` by ``label``, zeros kept (one series per label value)."""
+        found = [(dict(labels)[label], v) for (n, labels), v in self.values.items() if n == name]
+        assert len({k for k, _ in found}) == len(found), f"{name}: more than one series per {label}"
+        return dict(found)
+
 
 def _final_scrape(prom: PrometheusServer, expected_consumed: int) -> FinalScrape | None:
     """The compared counters once consumed equals what was published and every series held its
@@ -330,6 +349,15 @@ def test_prometheus_scrapes_rules_and_warehouse_agree(stream, pipeline, promethe
         mentions_by_brand = dict(
             con.execute(f"SELECT brand, sum(events) FROM engagement_window WHERE event_type IN ({types}) GROUP BY brand").fetchall()
         )
+        episodes = con.execute(
+            "SELECT brand, severity, ended_at IS NULL AS open FROM crisis_episodes WHERE detector_version = 'crisis-v1'"
+        ).fetchall()
+        care = {
+            brand: (requests, overdue, share)
+            for brand, requests, overdue, share in con.execute(
+                "SELECT brand, requests, overdue, sla_share FROM v_care_sla_by_brand"
+            ).fetchall()
+        }
         customer_by_sentiment = {
             (b, s): n
             for b, s, n in con.execute(f"""
@@ -356,3 +384,26 @@ def test_prometheus_scrapes_rules_and_warehouse_agree(stream, pipeline, promethe
     assert {s for _, s in customer_by_sentiment} >= {"negative", "positive"}
     # The stream is rich enough for these comparisons to mean something.
     assert late > 0 and duplicates > 0 and len(dead_by_reason) >= 2 and len(mentions_by_brand) >= 5
+
+    # (c) The crisis and care gauges equal the warehouse at the end of the run. Every catalog
+    # brand has both crisis gauges, every own brand the overdue one (0 until it has requests).
+    catalog = load_catalog()
+    open_severity: dict[str, float] = {}
+    for brand, severity, is_open in episodes:
+        if is_open:
+            open_severity[brand] = max(open_severity.get(brand, 0.0), severity)
+    assert scrape.gauge("ascolto_brand_crisis_active", "brand") == {b: float(b in open_severity) for b in catalog.brand_ids}
+    assert scrape.gauge("ascolto_brand_crisis_severity_ratio", "brand") == pytest.approx(
+        {b: open_severity.get(b, 0.0) for b in catalog.brand_ids}, rel=1e-12
+    )
+    own = [b.id for b in catalog.brands if b.role == "own"]
+    overdue = {b: 0.0 for b in own} | {b: float(n) for b, (_, n, _) in care.items()}
+    assert scrape.gauge("ascolto_care_requests_overdue", "brand") == overdue
+    assert scrape.gauge("ascolto_care_sla_share_ratio", "brand") == pytest.approx(
+        {b: share for b, (_, _, share) in care.items() if share is not None}, rel=1e-12
+    )
+    # Rich enough to mean something: the outage was detected and is over (its gauge reads 0),
+    # and care has requests, misses and hits for at least two own brands.
+    assert any(b == "nuvola" and not is_open for b, _, is_open in episodes), episodes
+    assert set(care) <= set(own) and len(care) >= 2, care
+    assert all(requests > 0 and missed > 0 and 0 < share < 1 for requests, missed, share in care.values()), care
