@@ -52,7 +52,7 @@ def _run(job: JobConfig, bootstrap: str, boundaries: list[Boundary]) -> None:
 
 
 def test_running_the_same_records_twice_changes_no_row(publish_stream, broker, tmp_path):
-    stream = publish_stream(GeneratorConfig(seed=5, events=2_500, events_per_minute=400))
+    stream = publish_stream(GeneratorConfig(seed=5, events=1_200, events_per_minute=400))
     ends = dict.fromkeys(range(stream.partitions), 0)
     for p, o in stream.coordinates:
         ends[p] = max(ends[p], o + 1)

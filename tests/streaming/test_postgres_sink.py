@@ -50,7 +50,7 @@ def _duck_rows(path: str) -> dict[str, list]:
 
 
 def test_the_streaming_job_writes_the_same_rows_to_postgresql_as_to_duckdb(publish_stream, broker, pg_dsn, tmp_path):
-    stream = publish_stream(GeneratorConfig(seed=9, events=2_500, events_per_minute=400))
+    stream = publish_stream(GeneratorConfig(seed=9, events=1_200, events_per_minute=400))
     ends = dict.fromkeys(range(stream.partitions), 0)
     for p, o in stream.coordinates:
         ends[p] = max(ends[p], o + 1)
