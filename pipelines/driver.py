@@ -126,6 +126,7 @@ class EmbeddedDriver:
             for sentiment in ("negative", "neutral", "positive", "unknown"):
                 self.metrics.brand_sentiment.labels(brand, sentiment)
         warehouse.sync_brands(catalog)
+        self.update_business_state()  # after a restart the gauges say what the warehouse says, not 0
         self._settings = KafkaSettings(job.bootstrap_servers)
         self._consumer = self._settings.consumer(group_id=job.group_id)
         self.partitions = topic_partitions(self._consumer, job.topic)

@@ -40,7 +40,10 @@ class PipelineMetrics:
         )
         self.batches = Counter("ascolto_batches_committed_total", "Micro-batches committed to the warehouse.", registry=r)
         self.failures = Counter(
-            "ascolto_batch_failures_total", "Micro-batches that failed, by stage (kafka, pipeline, warehouse).", ["stage"], registry=r
+            "ascolto_batch_failures_total",
+            "Micro-batch attempts that failed, by stage (kafka, pipeline, warehouse; analytics: the post-commit crisis and care update).",
+            ["stage"],
+            registry=r,
         )
         self.batch_duration = Histogram(
             "ascolto_batch_duration_seconds",
