@@ -6,7 +6,9 @@ idempotent, one transaction per bundle:
   index is higher (``revision`` holds pane index + 1); a replayed older pane changes nothing;
 - accepted events, duplicates, late events and dead letters are keyed by their Kafka
   coordinates (topic, partition, offset): a second insert of one record is a no-op.
-The schema is the embedded warehouse's (``schemas/warehouse``); rows written here carry
+SQL per warehouse: ``DuckDBStreamingWriter`` here (tests, one machine), ``PostgresStreamingWriter``
+in ``postgres_writer.py`` (cluster workers). The schema is the embedded warehouse's
+(``schemas/warehouse``); rows written here carry
 ``batch_id`` 0 (no micro-batches on this path) and no ``batches`` accounting rows: the
 accounting is in Beam's counters (``CountOutcomes``), namespace ``ascolto``.
 
