@@ -12,8 +12,12 @@ For each language (it, en) and head (sentiment, emotion, offensive, intent):
    how to learn from the domain rows (``DOMAIN_DESIGNS``: their weight, and feature
    augmentation with the other languages' posts), by cross-validation over the domain rows.
    A head with domain rows only (intent) may also learn from the other languages' posts.
+   A head with two research sets that annotate different tasks (Italian offensive) may keep a
+   source profile per set (``choose_sources``), by cross-validation over each set's rows.
 3. Calibration of probabilities (and thresholds of binary/multi-label heads) on the out-of-fold
-   scores of step 2; then the final fit on all training rows.
+   scores of step 2; for a multiclass head's ``brand`` profile, per-class logit shifts of the
+   arg-max fitted on the domain out-of-fold scores, kept only when a nested CV over those scores
+   improves macro-F1; then the final fit on all training rows.
 4. The model card (``<head>.json``): data and terms, selection figures, validation metrics
    (research validation splits and the domain held-out split: reported, never used to choose),
    date, versions. ``models/README.md`` summarises every card.
@@ -51,6 +55,7 @@ from pipelines.nlp.selection import (
     coefficients,
     estimator,
     macro_f1,
+    offsets_by_cv,
     out_of_fold,
     split_augmented,
 )
@@ -166,8 +171,16 @@ def train_head(lang: str, head: str, args, featuriser: Featuriser, posts_train, 
     coef, deltas = split_augmented(coef, n_groups) if n_groups else (coef, [])
     model = LinearHead(head, lang, kind, classes, coef.astype(np.float32), intercept, scale, offset, threshold, featuriser.config.to_dict())
     model.source_deltas = {name: (d.astype(np.float32), b) for (name, _), (d, b) in zip(sources, deltas)}
+    offsets_record = None
     if adapted:
         model.domain_delta, model.domain_intercept = deltas[-1][0].astype(np.float32), deltas[-1][1]
+        if kind == "multiclass":
+            shift, plain, nested = offsets_by_cv(ys[idx], s * scale, classes, folds, args.seed)
+            offsets_record = {"cv_macro_f1": round(plain, 4), "nested_cv_macro_f1": round(nested, 4), "kept": nested > plain}
+            offsets_record["logit_shifts"] = dict(zip(classes, shift.round(3).tolist())) if nested > plain else None
+            log(f"  {lang}/{head}: brand class shifts {shift.round(2).tolist()}: nested cv macro-F1 {nested:.4f} vs {plain:.4f}")
+            if nested > plain:
+                model.domain_intercept = model.domain_intercept + shift / scale
     if pool and (best["pooled_languages"] or adapted):
         records.append(
             {"source": f"{args.posts} (training split, other languages)", "examples": len(pool), "terms": ds.DATA_TERMS[ds.DOMAIN_SOURCE]}
@@ -178,6 +191,7 @@ def train_head(lang: str, head: str, args, featuriser: Featuriser, posts_train, 
         "chosen": {k: v for k, v in best.items() if k != "_oof"},
         "source_profiles": source_record,
         "domain_adaptation": design_record,
+        "brand_class_shifts": offsets_record,
         "seconds": round(time.perf_counter() - t0, 1),
     }
     return model, {"training_data": records, "label_counts": _label_counts(y, classes, kind), "selection": selection}

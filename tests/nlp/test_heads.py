@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from pipelines.nlp.heads import HeadStack, LinearHead
-from pipelines.nlp.selection import augment, split_augmented
+from pipelines.nlp.selection import augment, offsets_by_cv, split_augmented
 
 
 def _head(rng: np.random.Generator, n: int = 40, k: int = 1) -> LinearHead:
@@ -58,3 +58,14 @@ def test_augment_and_split_give_back_shared_and_group_weights():
     assert shared.ravel().tolist() == [0, 1, 2, 3]
     assert groups[0][0].ravel().tolist() == [4, 5, 6, 7] and groups[0][1].tolist() == [12]
     assert groups[1][0].ravel().tolist() == [8, 9, 10, 11] and groups[1][1].tolist() == [13]
+
+
+def test_class_shifts_repair_a_biased_arg_max_and_are_checked_by_nested_cv():
+    rng = np.random.default_rng(5)
+    y = np.array(["neg"] * 120 + ["neu"] * 60 + ["pos"] * 60)
+    centres = {"neg": [1.0, 0.0, 0.0], "neu": [0.0, 1.0, 0.0], "pos": [0.0, 0.0, 1.0]}
+    logits = np.array([centres[c] for c in y]) + rng.normal(scale=0.6, size=(len(y), 3))
+    logits[:, 0] += 0.8  # the model over-predicts "neg"
+    shift, plain, nested = offsets_by_cv(y, logits, ("neg", "neu", "pos"), folds=5, seed=1)
+    assert shift[0] == 0 and shift[1] > 0.3 and shift[2] > 0.3
+    assert nested > plain + 0.02

@@ -1,0 +1,72 @@
+"""The shipped heads meet the issue's macro-F1 targets (``pipelines.nlp.evaluate.TARGETS``).
+
+Each target is checked with the profile ``ascolto nlp eval --check`` holds to it: ``brand`` on
+the domain held-out posts, the set's own source profile where the head has one (Italian
+offensive), ``general`` on the other research validation splits. The research sets are not in
+the repository (research-only terms): they are read from ``ASCOLTO_DATA_DIR`` (or beside the
+clone); without them this test fails rather than skips, because then the shipped models are
+simply not checked. No bootstrap interval: one pass over each split, a few seconds in all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.nlp import datasets as ds
+from pipelines.nlp.evaluate import BOTH, TARGETS, evaluate_head, load_heads, profile_for
+from pipelines.nlp.features import FeatureConfig, Featuriser
+from pipelines.nlp.scorer import MODELS_DIR
+
+POSTS = Path(__file__).resolve().parents[1] / "data" / "domain_posts.tsv"
+# Targets the shipped heads miss today, with the figure measured when they were trained and why.
+# Strict: when a retrained head meets its target, its test fails until the entry is removed.
+KNOWN_MISSES = {
+    ("it", "offensive", "hodi_it_val"): "0.800 with the hodi_it profile; 5-fold CV on HODI train 0.80: a linear "
+    "head on hashed words and characters tops out there on homotransphobia detection",
+    ("it", "sentiment", "domain_heldout"): "0.793 (brand); domain CV 0.74",
+    ("en", "sentiment", "domain_heldout"): "0.722 (brand); domain CV 0.74",
+    ("en", "offensive", "tweeteval_en_val"): "0.741 (general); CV on OLID train 0.735, no feature or family tried beat it by a point",
+}
+
+
+def _cases() -> list:
+    return [
+        pytest.param(
+            *k,
+            id="/".join(k),
+            marks=[pytest.mark.xfail(strict=True, reason=f"target missed: {KNOWN_MISSES[k]}")] if k in KNOWN_MISSES else [],
+        )
+        for k in sorted(TARGETS)
+    ]
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[tuple[str, str], dict]:
+    data_dir = ds.default_data_dir()
+    if not data_dir.is_dir():
+        pytest.fail(
+            f"research data directory {data_dir} not found: set ASCOLTO_DATA_DIR to the directory holding "
+            "sentiment/, emotion/ and offensive/ (the research validation splits) to check the targets"
+        )
+    rows = ds.read_rows(POSTS)
+    held_ids = ds.heldout_ids(rows)
+    held = [r for r in rows if r["id"] in held_ids]
+    out = {}
+    for head in load_heads(MODELS_DIR):
+        featuriser = Featuriser(FeatureConfig(**{k: v for k, v in head.features.items() if k != "version"}))
+        out[(head.lang, head.name)] = evaluate_head(head, featuriser, data_dir, held, bootstrap=0)
+    return out
+
+
+@pytest.mark.parametrize(("lang", "head", "split"), _cases())
+def test_shipped_head_meets_its_target(results, lang, head, split):
+    assert (lang, head) in results, f"no shipped model {lang}/{head} in {MODELS_DIR}"
+    by_profile = results[(lang, head)]
+    profile = BOTH if BOTH in by_profile else profile_for(split, by_profile)
+    assert split in by_profile[profile], f"{lang}/{head}: split {split} was not evaluated (file missing in the data directory?)"
+    f1 = by_profile[profile][split]["macro_f1"]
+    assert f1 >= TARGETS[(lang, head, split)], (
+        f"{lang}/{head} on {split} ({profile} profile): macro-F1 {f1:.3f} < {TARGETS[(lang, head, split)]}"
+    )
