@@ -20,26 +20,27 @@ from pipelines.nlp.features import FeatureConfig, Featuriser
 from pipelines.nlp.scorer import MODELS_DIR
 
 POSTS = Path(__file__).resolve().parents[1] / "data" / "domain_posts.tsv"
-# Targets the shipped heads miss today, with the figure measured when they were trained and why.
-# Strict: when a retrained head meets its target, its test fails until the entry is removed.
+# Targets the shipped heads miss today: (regression floor, the figure measured when they were
+# trained and why). For these the test holds the measured level (minus 0.01 of evaluation noise
+# between retrainings) instead of the target, so that a regression fails; the miss itself is
+# reported by `make eval` (exit 1) and in the issue notes. Remove an entry once its target is met.
 KNOWN_MISSES = {
-    ("it", "offensive", "hodi_it_val"): "0.800 with the hodi_it profile; 5-fold CV on HODI train 0.80: a linear "
-    "head on hashed words and characters tops out there on homotransphobia detection",
-    ("it", "sentiment", "domain_heldout"): "0.793 (brand); domain CV 0.74",
-    ("en", "sentiment", "domain_heldout"): "0.722 (brand); domain CV 0.74",
-    ("en", "offensive", "tweeteval_en_val"): "0.741 (general); CV on OLID train 0.735, no feature or family tried beat it by a point",
+    ("it", "offensive", "hodi_it_val"): (
+        0.79,
+        "0.800 with the hodi_it profile; 5-fold CV on HODI train 0.80: a linear head on hashed words and "
+        "characters tops out there on homotransphobia detection",
+    ),
+    ("it", "sentiment", "domain_heldout"): (0.78, "0.793 (brand); domain CV 0.74"),
+    ("en", "sentiment", "domain_heldout"): (0.71, "0.722 (brand); domain CV 0.74"),
+    ("en", "offensive", "tweeteval_en_val"): (
+        0.73,
+        "0.741 (general); CV on OLID train 0.735, no feature or family tried beat it by a point",
+    ),
 }
 
 
 def _cases() -> list:
-    return [
-        pytest.param(
-            *k,
-            id="/".join(k),
-            marks=[pytest.mark.xfail(strict=True, reason=f"target missed: {KNOWN_MISSES[k]}")] if k in KNOWN_MISSES else [],
-        )
-        for k in sorted(TARGETS)
-    ]
+    return [pytest.param(*k, id="/".join(k)) for k in sorted(TARGETS)]
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +68,11 @@ def test_shipped_head_meets_its_target(results, lang, head, split):
     profile = BOTH if BOTH in by_profile else profile_for(split, by_profile)
     assert split in by_profile[profile], f"{lang}/{head}: split {split} was not evaluated (file missing in the data directory?)"
     f1 = by_profile[profile][split]["macro_f1"]
+    if (lang, head, split) in KNOWN_MISSES:
+        floor, why = KNOWN_MISSES[(lang, head, split)]
+        assert f1 < TARGETS[(lang, head, split)], f"{lang}/{head} on {split} now meets its target ({f1:.3f}): remove it from KNOWN_MISSES"
+        assert f1 >= floor, f"{lang}/{head} on {split} ({profile} profile): macro-F1 {f1:.3f} fell below {floor} (was {why})"
+        return
     assert f1 >= TARGETS[(lang, head, split)], (
         f"{lang}/{head} on {split} ({profile} profile): macro-F1 {f1:.3f} < {TARGETS[(lang, head, split)]}"
     )
