@@ -212,25 +212,32 @@ def tokens(text: str, lang: str) -> tuple[str, list[_Token]]:
             cuts.extend(m.start(1) + c.start() for c in _CAMEL_CUT.finditer(m.group(1)))
     lang = lang if lang in _TOKEN else "it"
     out = []
+    cache = _TOKEN_CACHES[lang]  # the hot loop: one dict lookup per token, no call
     for m in _TOKEN[lang].finditer(folded):
         a, b = m.span()
         if cuts and any(a < c < b for c in cuts):
             bounds = [a, *sorted(c for c in cuts if a < c < b), b]
             out.extend(_token(folded[x:y], x, y, lang) for x, y in zip(bounds, bounds[1:]))
+            continue
+        t = m.group(0)
+        info = cache.get(t)
+        if info is None:
+            out.append(_token(t, a, b, lang))
         else:
-            out.append(_token(m.group(0), a, b, lang))
+            out.append(_Token(a, b, *info))
     return folded, out
 
 
-_TOKEN_CACHE: dict[tuple[str, str], tuple[str, int, str | None]] = {}
+_TOKEN_CACHES: dict[str, dict[str, tuple[str, int, str | None]]] = {lang: {} for lang in _TOKEN}
 
 
 def _token(t: str, a: int, b: int, lang: str) -> _Token:
-    info = _TOKEN_CACHE.get((t, lang))
+    cache = _TOKEN_CACHES[lang]
+    info = cache.get(t)
     if info is None:
-        info = _TOKEN_CACHE[(t, lang)] = _token_info(t, lang)
-        if len(_TOKEN_CACHE) > 200_000:
-            _TOKEN_CACHE.clear()
+        if len(cache) > 200_000:
+            cache.clear()
+        info = cache[t] = _token_info(t, lang)
     return _Token(a, b, *info)
 
 
