@@ -91,7 +91,11 @@ def _job_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--dead-letter-topic", help="topic that receives dead letters (default: <topic>.dlq)")
     p.add_argument("--no-dead-letter-topic", action="store_true", help="keep dead letters in the warehouse only")
-    p.add_argument("--runner", default=d.runner, help="FnApiRunner: the embedded micro-batch driver (default); FlinkRunner, DataflowRunner, PortableRunner: the streaming job")
+    p.add_argument(
+        "--runner",
+        default=d.runner,
+        help="FnApiRunner: the embedded micro-batch driver (default); FlinkRunner, DataflowRunner, PortableRunner: the streaming job",
+    )
     p.add_argument(
         "--workers",
         type=int,

@@ -13,7 +13,11 @@ from pipelines.nlp.explain import explain
 from pipelines.nlp.scorer import FIELDS, MODELS_DIR, LinearScorer, Scorer, ScorerError, default_scorer, load_scorer
 from pipelines.nlp.spacy_components import build_pipeline
 
-POSTS_IT = ["Non è male, ma il supporto è lentissimo 😡", "Grazie @LineaViva, fibra attivata in due giorni!", "Come si configura Nuvola Mail?"]
+POSTS_IT = [
+    "Non è male, ma il supporto è lentissimo 😡",
+    "Grazie @LineaViva, fibra attivata in due giorni!",
+    "Come si configura Nuvola Mail?",
+]
 POSTS_EN = ["Worst hosting ever, you are thieves", "Love the new cookies 😍", "Thinking of switching to TeleSprint, any advice?"]
 
 
