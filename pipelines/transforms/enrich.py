@@ -73,6 +73,11 @@ class BrandAttributor:
 
 
 def enrich_event(e: dict, attributor: BrandAttributor) -> dict:
+    return _enrich_event(e, attributor)[0]
+
+
+def _enrich_event(e: dict, attributor: BrandAttributor) -> tuple[dict, str, list[str]]:
+    """Sets language and brands; returns the event with its folded text and tokens (reused for mention spans)."""
     text = e["text"]
     if text is not None and len(text) > MAX_TEXT_CHARS:
         raise EnrichmentError(f"text of {len(text):,} characters is over the {MAX_TEXT_CHARS:,}-character limit")
@@ -83,7 +88,7 @@ def enrich_event(e: dict, attributor: BrandAttributor) -> dict:
         lang = e["lang_hint"]  # v2 producers may report the language; used when the text says nothing
     e["lang"] = lang
     e["brands"] = attributor.brands(e, folded, tokens)
-    return e
+    return e, folded, tokens
 
 
 _tagger: AspectTagger | None = None
@@ -143,7 +148,9 @@ def _aspects(hits) -> list[str]:
     return list(dict.fromkeys(f"{h.category}:{h.polarity}" for h in hits))
 
 
-def score_texts(events: list[dict], scorer: Scorer, version: str, tagger: AspectTagger | None = None) -> list[tuple[dict, str]]:
+def score_texts(
+    events: list[dict], scorer: Scorer, version: str, tagger: AspectTagger | None = None, prepared: dict | None = None
+) -> list[tuple[dict, str]]:
     """Sets the text fields on events (one ``score`` call and one ``tag`` call for the chunk);
     returns (event, error) for those the scorer or the tagger failed on. A chunk that fails is
     retried event by event, so one bad text costs one event. Aspects come from the tagger
@@ -160,7 +167,13 @@ def score_texts(events: list[dict], scorer: Scorer, version: str, tagger: Aspect
         results = scorer.score(texts, langs)
         if len(results) != len(chunk):
             raise EnrichmentError(f"the scorer returned {len(results)} results for {len(chunk)} texts")
-        hits = tagger.tag(texts, langs) if tagger is not None else [()] * len(chunk)
+        if tagger is None:
+            hits = [()] * len(chunk)
+        elif prepared and tagger.mentions is not None:  # mention spans from the fold and tokens already made
+            spans = [tagger.mentions.spans_tokens(e["text"], *prepared[id(e)]) for e in chunk]
+            hits = tagger.tag(texts, langs, spans)
+        else:
+            hits = tagger.tag(texts, langs)
         for e, fields, found in zip(chunk, results, hits):
             _set_text_fields(e, fields, version)
             if "aspects" not in fields:
@@ -200,13 +213,17 @@ def enrich(
     Without a scorer only language and brands are set (the text fields are left out); without
     a tagger, aspects are those the scorer returns (none for the shipped scorer)."""
     ok, dead = [], []
+    prepared: dict[int, tuple[str, list[str]]] = {}
     for e in events:
         try:
-            ok.append(enrich_event(e, attributor))
+            _, folded, tokens = _enrich_event(e, attributor)
         except EnrichmentError as err:
             dead.append(_dead_letter(e, str(err)))
+            continue
+        ok.append(e)
+        prepared[id(e)] = (folded, tokens)
     if scorer is not None:
-        failed = score_texts(ok, scorer, version or scorer_version(scorer), tagger)
+        failed = score_texts(ok, scorer, version or scorer_version(scorer), tagger, prepared)
         if failed:
             bad = {id(e) for e, _ in failed}
             dead.extend(_dead_letter(e, message) for e, message in failed)
