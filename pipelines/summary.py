@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipelines.analytics.crisis import crisis_summary
-from pipelines.analytics.summary_rows import care_sla_summary
+from pipelines.analytics.summary_rows import care_sla_summary, net_sentiment_summary
 from pipelines.catalog import Catalog
 from pipelines.io.batch import DUCKDB
 from pipelines.model import MENTION_TYPES
@@ -31,7 +31,7 @@ class Summary:
     event_time_range: tuple | None
     care: list[tuple]  # care_sla_summary rows: brand, requests, answered, unanswered, overdue, sla share, median, p90, SLA (min)
     crises: list[tuple]  # crisis_summary rows, newest first
-    sentiment: dict[str, tuple]  # brand id -> (positive, neutral, negative, net sentiment or None)
+    sentiment: dict[str, tuple]  # net_sentiment_summary: brand id -> (pos, neu, neg, unknown, net ratio, net share)
     aspects: list[tuple]  # brand name, top praised [(aspect, n)], top criticised [(aspect, n)]
     batches: int
     busy_seconds: float
@@ -77,8 +77,8 @@ def collect_summary(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> Summary
     rng = con.execute("SELECT min(window_start), max(window_end) FROM engagement_window").fetchall()[0]
     care = care_sla_summary(con, DUCKDB)
     crises = crisis_summary(con, DUCKDB)
-    sentiment = _sentiment(con, types)
-    aspects = _aspects(con, types, names)
+    sentiment = net_sentiment_summary(con, DUCKDB)
+    aspects = _aspects(con, names)
     return Summary(
         brands,
         brand_ids,
@@ -96,34 +96,14 @@ def collect_summary(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> Summary
     )
 
 
-# The customer's voice: what people other than the brands' own accounts wrote.
-_CUSTOMER_MENTIONS = "event_type IN ({types}) AND NOT author_is_brand_account"
-
-
-def _sentiment(con: duckdb.DuckDBPyConnection, types: str) -> dict[str, tuple]:
-    """Per brand: positive, neutral and negative customer mentions, and net sentiment =
-    (positive - negative) / mentions with a known sentiment (in [-1, 1]; None without any)."""
-    rows = con.execute(f"""
-        SELECT brand, count(*) FILTER (WHERE sentiment = 'positive'), count(*) FILTER (WHERE sentiment = 'neutral'),
-               count(*) FILTER (WHERE sentiment = 'negative')
-        FROM (SELECT unnest(brands) AS brand, sentiment FROM fact_events WHERE {_CUSTOMER_MENTIONS.format(types=types)})
-        GROUP BY brand""").fetchall()
-    out = {}
-    for brand, pos, neu, neg in rows:
-        known = pos + neu + neg
-        out[brand] = (int(pos), int(neu), int(neg), (pos - neg) / known if known else None)
-    return out
-
-
-def _aspects(con: duckdb.DuckDBPyConnection, types: str, names: dict[str, str], top: int = 3) -> list[tuple]:
-    """Per brand: its most praised and most criticised aspects in customer mentions."""
-    rows = con.execute(f"""
-        WITH a AS (
-          SELECT unnest(brands) AS brand, aspects FROM fact_events WHERE {_CUSTOMER_MENTIONS.format(types=types)} AND len(aspects) > 0),
-        b AS (SELECT brand, unnest(aspects) AS aspect FROM a)
-        SELECT brand, split_part(aspect, ':', 1) AS category, split_part(aspect, ':', 2) AS polarity, count(*) AS n
-        FROM b WHERE split_part(aspect, ':', 2) IN ('positive', 'negative')
-        GROUP BY ALL ORDER BY brand, n DESC, category""").fetchall()
+def _aspects(con: duckdb.DuckDBPyConnection, names: dict[str, str], top: int = 3) -> list[tuple]:
+    """Per brand: its most praised and most criticised aspects (view ``v_brand_aspects``: customer
+    posts, each aspect and polarity counted once per post)."""
+    rows = con.execute("""
+        SELECT brand, aspect, 'positive', positive FROM v_brand_aspects WHERE positive > 0
+        UNION ALL
+        SELECT brand, aspect, 'negative', negative FROM v_brand_aspects WHERE negative > 0
+        ORDER BY 1, 4 DESC, 2""").fetchall()
     per: dict[str, dict[str, list]] = {}
     for brand, category, polarity, n in rows:
         slot = per.setdefault(brand, {"positive": [], "negative": []})[polarity]
@@ -173,7 +153,7 @@ def render_summary(s: Summary, console: Console) -> None:
     ):
         t.add_column(col, justify=just)
     for (name, sector, role, m, e, r, i, sov), brand_id in zip(s.brands, s.brand_ids):
-        net = s.sentiment.get(brand_id, (0, 0, 0, None))[3]
+        net = s.sentiment.get(brand_id, (0, 0, 0, 0, None, None))[5]  # net_sentiment_share
         t.add_row(name, sector, role, f"{m:,}", "-" if sov is None else f"{sov:.0%}", f"{e:,}", f"{r:,}", f"{i:,}", _net(net))
     console.print(t)
     console.print(
