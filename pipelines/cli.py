@@ -224,28 +224,16 @@ def build_parser() -> argparse.ArgumentParser:
     for p_ in (dlq_list, dlq_show, dlq_replay):
         p_.add_argument("--warehouse", help=f"DuckDB warehouse file (env ASCOLTO_WAREHOUSE; default {DEFAULT_WAREHOUSE})")
 
-    from pipelines.nlp import aspects_train as nlp_aspects_train
-    from pipelines.nlp import batch as nlp_batch
-    from pipelines.nlp import evaluate as nlp_evaluate
-    from pipelines.nlp import evaluate_aspects as nlp_evaluate_aspects
-    from pipelines.nlp import explain as nlp_explain
-    from pipelines.nlp import train as nlp_train
-
-    nlp = sub.add_parser("nlp", help="train and evaluate the enrichment classifiers")
-    nlp_sub = nlp.add_subparsers(dest="nlp_command", required=True, metavar="ACTION")
-    nlp_train.add_arguments(nlp_sub.add_parser("train", help="train every head from TSV files and write models and model cards"))
-    nlp_evaluate.add_arguments(nlp_sub.add_parser("eval", help="macro-F1, confusion matrices and throughput of the shipped models"))
-    nlp_aspects_train.add_arguments(nlp_sub.add_parser("train-aspects", help="train the aspect polarity models and detectors"))
-    nlp_evaluate_aspects.add_arguments(
-        nlp_sub.add_parser("eval-aspects", help="aspect detection and polarity, and mention F1, of the shipped catalogs and models")
-    )
-    nlp_explain.add_arguments(sub.add_parser("explain", help="why a post gets its language, entities and labels"))
-    nlp_batch.add_arguments(sub.add_parser("enrich", help="score a file of posts, write JSON lines with every enrichment field"))
-
     from pipelines.analytics import query_cli, report
+    from pipelines.nlp.cli import add_commands as add_nlp_commands
 
-    query_cli.add_arguments(sub.add_parser("query", help="run SQL on the warehouse (DuckDB or PostgreSQL); a table, --csv or --json"))
-    report.add_arguments(sub.add_parser("report", help="write a self-contained HTML report: share of voice, sentiment, care SLA, crises"))
+    add_nlp_commands(sub)
+    query = sub.add_parser("query", help="run SQL on the warehouse (DuckDB or PostgreSQL); a table, --csv or --json")
+    query_cli.add_arguments(query)
+    query.set_defaults(handler=query_cli.run)
+    report_ = sub.add_parser("report", help="write a self-contained HTML report: share of voice, sentiment, care SLA, crises")
+    report.add_arguments(report_)
+    report_.set_defaults(handler=report.run)
 
     summary = sub.add_parser("summary", help="print the summary of a warehouse")
     summary.add_argument("--warehouse", default=None, help=f"DuckDB warehouse file (env ASCOLTO_WAREHOUSE; default {DEFAULT_WAREHOUSE})")
@@ -408,28 +396,8 @@ def main(argv: list[str] | None = None) -> int:
         from pipelines.dlq_cli import cmd_dlq
 
         commands["dlq"] = cmd_dlq
-    if args.command in ("query", "report"):
-        from pipelines.analytics import query_cli, report
-
-        commands["query"], commands["report"] = query_cli.run, report.run
-    if args.command in ("nlp", "explain", "enrich"):
-        from pipelines.nlp import batch as nlp_batch
-        from pipelines.nlp import evaluate as nlp_evaluate
-        from pipelines.nlp import explain as nlp_explain
-        from pipelines.nlp import train as nlp_train
-
-        if args.command == "nlp":
-            from pipelines.nlp import aspects_train as nlp_aspects_train
-            from pipelines.nlp import evaluate_aspects as nlp_evaluate_aspects
-
-            commands["nlp"] = {
-                "train": nlp_train.run,
-                "eval": nlp_evaluate.run,
-                "train-aspects": nlp_aspects_train.run,
-                "eval-aspects": nlp_evaluate_aspects.run,
-            }[args.nlp_command]
-        else:
-            commands[args.command] = nlp_explain.run if args.command == "explain" else nlp_batch.run
+    if hasattr(args, "handler"):  # subcommands whose parser names their handler (nlp, explain, enrich, query, report)
+        commands[args.command] = args.handler
     try:
         if args.command == "demo":
             from pipelines.demo import cmd_demo
