@@ -11,6 +11,7 @@ towards the positive class), so positive weights pushed towards the label shown.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections import defaultdict
@@ -44,15 +45,11 @@ def feature_names(text: str, lang: str, config: FeatureConfig) -> tuple[dict[int
     return names, hits
 
 
-_cache: dict[str, object] = {}
-
-
+@functools.cache
 def _mention_matcher():
     from pipelines.catalog import MentionMatcher, load_catalog
 
-    if "mentions" not in _cache:
-        _cache["mentions"] = MentionMatcher(load_catalog())
-    return _cache["mentions"]
+    return MentionMatcher(load_catalog())
 
 
 def _tagger():
