@@ -95,6 +95,9 @@ class RunTotals:
         self.lag = r.lag
 
 
+CARE_REFRESH_SECONDS = 60.0  # the care gauges feed alerts with `for: 15m`: a minute of staleness is fine
+
+
 def customer_mentions_by_sentiment(facts: pa.Table) -> dict[tuple[str, str], int]:
     """(brand, sentiment) -> customer mentions in a batch's accepted events: mention types, not
     written by a brand account, counted once per brand they concern (an event without brand:
@@ -126,6 +129,7 @@ class EmbeddedDriver:
             for sentiment in ("negative", "neutral", "positive", "unknown"):
                 self.metrics.brand_sentiment.labels(brand, sentiment)
         warehouse.sync_brands(catalog)
+        self._care_refreshed = 0.0
         self.update_business_state()  # after a restart the gauges say what the warehouse says, not 0
         self._settings = KafkaSettings(job.bootstrap_servers)
         self._consumer = self._settings.consumer(group_id=job.group_id)
@@ -203,7 +207,8 @@ class EmbeddedDriver:
                 pipeline_seconds,
             )
             if out.accepted:
-                self.update_business_state()
+                caught_up = all(r.end >= r.highwater for r in out.ranges)
+                self.update_business_state(caught_up or time.monotonic() - self._care_refreshed >= CARE_REFRESH_SECONDS)
             try:
                 commit_group_offsets(self._consumer, job.topic, {r.partition: r.end for r in out.ranges})
             except Exception as exc:  # noqa: BLE001 - informational only; the warehouse holds the truth
@@ -311,29 +316,39 @@ class EmbeddedDriver:
         for (brand, sentiment), n in customer_mentions_by_sentiment(out.facts).items():
             m.brand_sentiment.labels(brand, sentiment).inc(n)
 
-    def update_business_state(self) -> None:
-        """After a commit: crisis episodes (crisis-v1, incremental) and the care and crisis gauges.
+    def update_business_state(self, refresh_care: bool = True) -> None:
+        """After a commit: crisis episodes (crisis-v1, incremental) and the crisis gauges, and
+        with ``refresh_care`` the care gauges.
 
+        The care view reads every request in the warehouse (about 0.2 s on 110k events, growing
+        with history), so the caller refreshes it at most every ``CARE_REFRESH_SECONDS`` and
+        whenever the pipeline has caught up; crisis-v1 is incremental and runs every time.
         Runs in its own transaction after the batch's: a failure here loses nothing (the next
         call recomputes from the batch ids it has not seen) and does not stop the pipeline; it is
         counted as an ``analytics`` failure."""
-        from pipelines.analytics.crisis import active_crises, update_crisis_episodes
+        from pipelines.analytics.crisis import DETECTOR_VERSION, update_crisis_episodes
 
         wh, m = self.warehouse, self.metrics
+        d = wh.dialect
         try:
-            update_crisis_episodes(wh.con, wh.dialect, catalog=self.catalog)
-            active = active_crises(wh.con, wh.dialect)
-            severity = dict(
-                wh.con.execute("SELECT brand, max(severity) FROM crisis_episodes WHERE ended_at IS NULL GROUP BY brand").fetchall()
+            update_crisis_episodes(wh.con, d, catalog=self.catalog)
+            open_severity = dict(  # brands with an open episode of this detector version, with its severity
+                wh.con.execute(
+                    "SELECT brand, max(severity) FROM crisis_episodes WHERE ended_at IS NULL AND detector_version = "
+                    f"{d.param} GROUP BY brand",
+                    [DETECTOR_VERSION],
+                ).fetchall()
             )
-            care = wh.con.execute("SELECT brand, overdue, sla_share FROM v_care_sla_by_brand").fetchall()
+            care = wh.con.execute("SELECT brand, overdue, sla_share FROM v_care_sla_by_brand").fetchall() if refresh_care else []
         except Exception as exc:  # noqa: BLE001 - any database error: the batch itself is committed
             m.failures.labels("analytics").inc()
             log.warning("crisis and care update failed (retried after the next batch): %s", exc)
             return
         for brand in self.catalog.brand_ids:
-            m.crisis_active.labels(brand).set(1 if brand in active else 0)
-            m.crisis_severity.labels(brand).set(float(severity.get(brand) or 0.0))
+            m.crisis_active.labels(brand).set(1 if brand in open_severity else 0)
+            m.crisis_severity.labels(brand).set(float(open_severity.get(brand) or 0.0))
+        if refresh_care:
+            self._care_refreshed = time.monotonic()
         for brand, overdue, share in care:
             m.care_overdue.labels(brand).set(int(overdue))
             if share is not None:
