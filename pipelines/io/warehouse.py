@@ -211,59 +211,70 @@ class DuckDBWarehouse:
             self.con.unregister("facts_batch")
 
     def _insert_rows(self, out: BatchOutputs, batch_id: int, now: datetime) -> None:
-        """Duplicates, late events and dead letters, set-based from Arrow (never row by row)."""
-        d, x, dl = out.duplicates, out.late, out.dead_letters
-        self._insert_arrow(
-            "duplicate_events",
-            f"topic, kafka_partition, kafka_offset, event_id, kind, {int(batch_id)}",
-            {
-                "topic": pa.array([i.topic for i in d], pa.string()),
-                "kafka_partition": pa.array([i.partition for i in d], pa.int32()),
-                "kafka_offset": pa.array([i.offset for i in d], pa.int64()),
-                "event_id": pa.array([i.event_id for i in d], pa.string()),
-                "kind": pa.array([i.kind for i in d], pa.string()),
-            },
-        )
-        self._insert_arrow(
-            "late_events",
-            f"topic, kafka_partition, kafka_offset, event_id, epoch_ms(t), epoch_ms(ws), epoch_ms(wm), record_value, {int(batch_id)}",
-            {
-                "topic": pa.array([i.topic for i in x], pa.string()),
-                "kafka_partition": pa.array([i.partition for i in x], pa.int32()),
-                "kafka_offset": pa.array([i.offset for i in x], pa.int64()),
-                "event_id": pa.array([i.event_id for i in x], pa.string()),
-                "t": pa.array([i.event_time_ms for i in x], pa.int64()),
-                "ws": pa.array([i.window_start_ms for i in x], pa.int64()),
-                "wm": pa.array([i.watermark_ms for i in x], pa.int64()),
-                "record_value": pa.array([i.value for i in x], pa.binary()),
-            },
-        )
-        self._insert_arrow(
-            "dead_letters (topic, kafka_partition, kafka_offset, reason, message, step, record_key, record_value, recorded_at, batch_id)",
-            f"topic, kafka_partition, kafka_offset, reason, message, step, record_key, record_value, ?::TIMESTAMP, {int(batch_id)}",
-            {
-                "topic": pa.array([i.topic for i in dl], pa.string()),
-                "kafka_partition": pa.array([i.partition for i in dl], pa.int32()),
-                "kafka_offset": pa.array([i.offset for i in dl], pa.int64()),
-                "reason": pa.array([i.reason for i in dl], pa.string()),
-                "message": pa.array([i.message for i in dl], pa.string()),
-                "step": pa.array([i.step for i in dl], pa.string()),
-                "record_key": pa.array([i.key for i in dl], pa.binary()),
-                "record_value": pa.array([i.value for i in dl], pa.binary()),
-            },
-            [now],
-        )
+        insert_side_rows(self.con, out.duplicates, out.late, out.dead_letters, batch_id, now)
 
-    def _insert_arrow(self, table: str, select: str, columns: dict[str, pa.Array], params: list | None = None) -> None:
+
+def insert_side_rows(
+    con: duckdb.DuckDBPyConnection, duplicates: list, late: list, dead_letters: list, batch_id: int, now: datetime, idempotent: bool = False
+) -> None:
+    """Duplicates, late events and dead letters into DuckDB, set-based from Arrow (never row by
+    row). ``idempotent``: rows already there (same Kafka coordinates) are skipped, for sinks that
+    may see a record twice (the streaming path's retries); the embedded driver's commit wants a
+    repeat to fail."""
+    d, x, dl = duplicates, late, dead_letters
+    conflict = " ON CONFLICT DO NOTHING" if idempotent else ""
+
+    def insert(table: str, select: str, columns: dict[str, pa.Array], params: list | None = None) -> None:
         batch = pa.table(columns)
         if batch.num_rows == 0:
             return
         name = f"{table.split()[0]}_batch"
-        self.con.register(name, batch)
+        con.register(name, batch)
         try:
-            self.con.execute(f"INSERT INTO {table} SELECT {select} FROM {name}", params or [])
+            con.execute(f"INSERT INTO {table} SELECT {select} FROM {name}{conflict}", params or [])
         finally:
-            self.con.unregister(name)
+            con.unregister(name)
+
+    insert(
+        "duplicate_events",
+        f"topic, kafka_partition, kafka_offset, event_id, kind, {int(batch_id)}",
+        {
+            "topic": pa.array([i.topic for i in d], pa.string()),
+            "kafka_partition": pa.array([i.partition for i in d], pa.int32()),
+            "kafka_offset": pa.array([i.offset for i in d], pa.int64()),
+            "event_id": pa.array([i.event_id for i in d], pa.string()),
+            "kind": pa.array([i.kind for i in d], pa.string()),
+        },
+    )
+    insert(
+        "late_events",
+        f"topic, kafka_partition, kafka_offset, event_id, epoch_ms(t), epoch_ms(ws), epoch_ms(wm), record_value, {int(batch_id)}",
+        {
+            "topic": pa.array([i.topic for i in x], pa.string()),
+            "kafka_partition": pa.array([i.partition for i in x], pa.int32()),
+            "kafka_offset": pa.array([i.offset for i in x], pa.int64()),
+            "event_id": pa.array([i.event_id for i in x], pa.string()),
+            "t": pa.array([i.event_time_ms for i in x], pa.int64()),
+            "ws": pa.array([i.window_start_ms for i in x], pa.int64()),
+            "wm": pa.array([i.watermark_ms for i in x], pa.int64()),
+            "record_value": pa.array([i.value for i in x], pa.binary()),
+        },
+    )
+    insert(
+        "dead_letters (topic, kafka_partition, kafka_offset, reason, message, step, record_key, record_value, recorded_at, batch_id)",
+        f"topic, kafka_partition, kafka_offset, reason, message, step, record_key, record_value, ?::TIMESTAMP, {int(batch_id)}",
+        {
+            "topic": pa.array([i.topic for i in dl], pa.string()),
+            "kafka_partition": pa.array([i.partition for i in dl], pa.int32()),
+            "kafka_offset": pa.array([i.offset for i in dl], pa.int64()),
+            "reason": pa.array([i.reason for i in dl], pa.string()),
+            "message": pa.array([i.message for i in dl], pa.string()),
+            "step": pa.array([i.step for i in dl], pa.string()),
+            "record_key": pa.array([i.key for i in dl], pa.binary()),
+            "record_value": pa.array([i.value for i in dl], pa.binary()),
+        },
+        [now],
+    )
 
 
 def is_postgres(location: str) -> bool:

@@ -32,7 +32,7 @@ from pipelines.engagement import StageOutputs
 from pipelines.io.batch import WINDOW_KEY_COLUMNS, events_to_arrow, window_rows_to_arrow
 from pipelines.io.dead_letters import publish_dead_letters
 from pipelines.io.kafka import KafkaSettings
-from pipelines.io.warehouse import DuckDBWarehouse, is_postgres
+from pipelines.io.warehouse import DuckDBWarehouse, insert_side_rows, is_postgres
 from pipelines.model import METRIC_VERSION, WindowRow
 
 NAMESPACE = "ascolto"
@@ -116,58 +116,7 @@ class DuckDBStreamingWriter:
             self.con.unregister("facts_batch")
 
     def _insert_small(self, duplicates: list, late: list, dead: list, now: datetime) -> None:
-        b = STREAMING_BATCH_ID
-        self._insert(
-            "duplicate_events",
-            f"topic, kafka_partition, kafka_offset, event_id, kind, {b}",
-            {
-                "topic": pa.array([i.topic for i in duplicates], pa.string()),
-                "kafka_partition": pa.array([i.partition for i in duplicates], pa.int32()),
-                "kafka_offset": pa.array([i.offset for i in duplicates], pa.int64()),
-                "event_id": pa.array([i.event_id for i in duplicates], pa.string()),
-                "kind": pa.array([i.kind for i in duplicates], pa.string()),
-            },
-        )
-        self._insert(
-            "late_events",
-            f"topic, kafka_partition, kafka_offset, event_id, epoch_ms(t), epoch_ms(ws), epoch_ms(wm), record_value, {b}",
-            {
-                "topic": pa.array([i.topic for i in late], pa.string()),
-                "kafka_partition": pa.array([i.partition for i in late], pa.int32()),
-                "kafka_offset": pa.array([i.offset for i in late], pa.int64()),
-                "event_id": pa.array([i.event_id for i in late], pa.string()),
-                "t": pa.array([i.event_time_ms for i in late], pa.int64()),
-                "ws": pa.array([i.window_start_ms for i in late], pa.int64()),
-                "wm": pa.array([i.watermark_ms for i in late], pa.int64()),
-                "record_value": pa.array([i.value for i in late], pa.binary()),
-            },
-        )
-        self._insert(
-            "dead_letters (topic, kafka_partition, kafka_offset, reason, message, step, record_key, record_value, recorded_at, batch_id)",
-            f"topic, kafka_partition, kafka_offset, reason, message, step, record_key, record_value, ?::TIMESTAMP, {b}",
-            {
-                "topic": pa.array([i.topic for i in dead], pa.string()),
-                "kafka_partition": pa.array([i.partition for i in dead], pa.int32()),
-                "kafka_offset": pa.array([i.offset for i in dead], pa.int64()),
-                "reason": pa.array([i.reason for i in dead], pa.string()),
-                "message": pa.array([i.message for i in dead], pa.string()),
-                "step": pa.array([i.step for i in dead], pa.string()),
-                "record_key": pa.array([i.key for i in dead], pa.binary()),
-                "record_value": pa.array([i.value for i in dead], pa.binary()),
-            },
-            [now],
-        )
-
-    def _insert(self, table: str, select: str, columns: dict[str, pa.Array], params: list | None = None) -> None:
-        batch = pa.table(columns)
-        if batch.num_rows == 0:
-            return
-        name = f"{table.split()[0]}_batch"
-        self.con.register(name, batch)
-        try:
-            self.con.execute(f"INSERT INTO {table} SELECT {select} FROM {name} ON CONFLICT DO NOTHING", params or [])
-        finally:
-            self.con.unregister(name)
+        insert_side_rows(self.con, duplicates, late, dead, STREAMING_BATCH_ID, now, idempotent=True)
 
 
 # Writers are kept per process and location: opening the warehouse runs its DDL, which costs
