@@ -137,6 +137,78 @@ class PostgresWarehouse:
             with self.con.cursor().copy(f"COPY {name} FROM STDIN WITH (FORMAT csv)") as copy:
                 copy.write(_csv(table))
 
+    def insert_side_rows(
+        self, duplicates: list, late: list, dead_letters: list, batch_id: int, now: datetime, idempotent: bool = False
+    ) -> None:
+        """Duplicates, late events and dead letters by COPY, inside the caller's transaction.
+        ``idempotent``: rows already there (same Kafka coordinates) are skipped, for sinks that may
+        see a record twice (the streaming path); the embedded driver's commit wants a repeat to fail."""
+        con, conflict = self.con, " ON CONFLICT DO NOTHING" if idempotent else ""
+        d, x, dl = duplicates, late, dead_letters
+        self._copy(
+            "dups_batch",
+            "topic TEXT, p INT, o BIGINT, event_id TEXT, kind TEXT",
+            pa.table(
+                {
+                    "topic": [i.topic for i in d],
+                    "p": [i.partition for i in d],
+                    "o": [i.offset for i in d],
+                    "event_id": [i.event_id for i in d],
+                    "kind": [i.kind for i in d],
+                }
+            )
+            if d
+            else pa.table({"x": []}),
+        )
+        con.execute(f"INSERT INTO duplicate_events SELECT topic, p, o, event_id, kind, %s FROM dups_batch{conflict}", [batch_id])
+        self._copy(
+            "late_batch",
+            "topic TEXT, p INT, o BIGINT, event_id TEXT, t BIGINT, ws BIGINT, wm BIGINT, v BYTEA",
+            pa.table(
+                {
+                    "topic": [i.topic for i in x],
+                    "p": [i.partition for i in x],
+                    "o": [i.offset for i in x],
+                    "event_id": [i.event_id for i in x],
+                    "t": [i.event_time_ms for i in x],
+                    "ws": [i.window_start_ms for i in x],
+                    "wm": [i.watermark_ms for i in x],
+                    "v": pa.array([i.value for i in x], pa.binary()),
+                }
+            )
+            if x
+            else pa.table({"x": []}),
+        )
+        con.execute(
+            f"""INSERT INTO late_events SELECT topic, p, o, event_id, to_timestamp(t / 1000.0) AT TIME ZONE 'UTC',
+                       to_timestamp(ws / 1000.0) AT TIME ZONE 'UTC', to_timestamp(wm / 1000.0) AT TIME ZONE 'UTC', v, %s
+                       FROM late_batch{conflict}""",
+            [batch_id],
+        )
+        self._copy(
+            "dl_batch",
+            "topic TEXT, p INT, o BIGINT, reason TEXT, message TEXT, step TEXT, k BYTEA, v BYTEA",
+            pa.table(
+                {
+                    "topic": [i.topic for i in dl],
+                    "p": [i.partition for i in dl],
+                    "o": [i.offset for i in dl],
+                    "reason": [i.reason for i in dl],
+                    "message": [i.message for i in dl],
+                    "step": [i.step for i in dl],
+                    "k": pa.array([i.key for i in dl], pa.binary()),
+                    "v": pa.array([i.value for i in dl], pa.binary()),
+                }
+            )
+            if dl
+            else pa.table({"x": []}),
+        )
+        con.execute(
+            f"""INSERT INTO dead_letters (topic, kafka_partition, kafka_offset, reason, message, step, record_key, record_value,
+                       recorded_at, batch_id) SELECT topic, p, o, reason, message, step, k, v, %s, %s FROM dl_batch{conflict}""",
+            [now, batch_id],
+        )
+
     def commit(
         self,
         batch_id: int,
@@ -186,71 +258,7 @@ class PostgresWarehouse:
                             {", ".join(NLP_FACT_COLUMNS)} FROM facts_batch""",
                 [METRIC_VERSION, batch_id],
             )
-            self._copy(
-                "dups_batch",
-                "topic TEXT, p INT, o BIGINT, event_id TEXT, kind TEXT",
-                pa.table(
-                    {
-                        "topic": [d.topic for d in out.duplicates],
-                        "p": [d.partition for d in out.duplicates],
-                        "o": [d.offset for d in out.duplicates],
-                        "event_id": [d.event_id for d in out.duplicates],
-                        "kind": [d.kind for d in out.duplicates],
-                    }
-                )
-                if out.duplicates
-                else pa.table({"x": []}),
-            )
-            con.execute("INSERT INTO duplicate_events SELECT topic, p, o, event_id, kind, %s FROM dups_batch", [batch_id])
-            x = out.late
-            self._copy(
-                "late_batch",
-                "topic TEXT, p INT, o BIGINT, event_id TEXT, t BIGINT, ws BIGINT, wm BIGINT, v BYTEA",
-                pa.table(
-                    {
-                        "topic": [i.topic for i in x],
-                        "p": [i.partition for i in x],
-                        "o": [i.offset for i in x],
-                        "event_id": [i.event_id for i in x],
-                        "t": [i.event_time_ms for i in x],
-                        "ws": [i.window_start_ms for i in x],
-                        "wm": [i.watermark_ms for i in x],
-                        "v": pa.array([i.value for i in x], pa.binary()),
-                    }
-                )
-                if x
-                else pa.table({"x": []}),
-            )
-            con.execute(
-                """INSERT INTO late_events SELECT topic, p, o, event_id, to_timestamp(t / 1000.0) AT TIME ZONE 'UTC',
-                           to_timestamp(ws / 1000.0) AT TIME ZONE 'UTC', to_timestamp(wm / 1000.0) AT TIME ZONE 'UTC', v, %s
-                           FROM late_batch""",
-                [batch_id],
-            )
-            d = out.dead_letters
-            self._copy(
-                "dl_batch",
-                "topic TEXT, p INT, o BIGINT, reason TEXT, message TEXT, step TEXT, k BYTEA, v BYTEA",
-                pa.table(
-                    {
-                        "topic": [i.topic for i in d],
-                        "p": [i.partition for i in d],
-                        "o": [i.offset for i in d],
-                        "reason": [i.reason for i in d],
-                        "message": [i.message for i in d],
-                        "step": [i.step for i in d],
-                        "k": pa.array([i.key for i in d], pa.binary()),
-                        "v": pa.array([i.value for i in d], pa.binary()),
-                    }
-                )
-                if d
-                else pa.table({"x": []}),
-            )
-            con.execute(
-                """INSERT INTO dead_letters (topic, kafka_partition, kafka_offset, reason, message, step, record_key, record_value,
-                           recorded_at, batch_id) SELECT topic, p, o, reason, message, step, k, v, %s, %s FROM dl_batch""",
-                [now, batch_id],
-            )
+            self.insert_side_rows(out.duplicates, out.late, out.dead_letters, batch_id, now)
             commit_bookkeeping(
                 _query(con),
                 POSTGRES,

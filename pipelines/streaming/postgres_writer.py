@@ -39,12 +39,8 @@ class PostgresStreamingWriter:
                 self._upsert_panes(panes_to_arrow(latest_panes(panes)), window_seconds, now)
             if events:
                 self._insert_facts(events_to_arrow(events))
-            if duplicates:
-                self._insert_duplicates(duplicates)
-            if late:
-                self._insert_late(late)
-            if dead:
-                self._insert_dead(dead, now)
+            if duplicates or late or dead:
+                self._warehouse.insert_side_rows(duplicates, late, dead, STREAMING_BATCH_ID, now, idempotent=True)
 
     def _upsert_panes(self, panes: pa.Table, window_seconds: int, now: datetime) -> None:
         keys = [c for c in WINDOW_KEY_COLUMNS if c != "ws"]
@@ -77,60 +73,4 @@ class PostgresStreamingWriter:
         self.con.execute(
             f"INSERT INTO fact_events ({cols}, metric_version, batch_id) SELECT {', '.join(f'f.{c}' for c in facts.column_names)}, %s, %s {fresh}",
             [METRIC_VERSION, STREAMING_BATCH_ID],
-        )
-
-    def _insert_duplicates(self, d: list) -> None:
-        table = pa.table(
-            {
-                "topic": [i.topic for i in d],
-                "p": [i.partition for i in d],
-                "o": [i.offset for i in d],
-                "event_id": [i.event_id for i in d],
-                "kind": [i.kind for i in d],
-            }
-        )
-        self._warehouse._copy("dups_batch", "topic TEXT, p INT, o BIGINT, event_id TEXT, kind TEXT", table)
-        self.con.execute(
-            "INSERT INTO duplicate_events SELECT topic, p, o, event_id, kind, %s FROM dups_batch ON CONFLICT DO NOTHING",
-            [STREAMING_BATCH_ID],
-        )
-
-    def _insert_late(self, x: list) -> None:
-        table = pa.table(
-            {
-                "topic": [i.topic for i in x],
-                "p": [i.partition for i in x],
-                "o": [i.offset for i in x],
-                "event_id": [i.event_id for i in x],
-                "t": [i.event_time_ms for i in x],
-                "ws": [i.window_start_ms for i in x],
-                "wm": [i.watermark_ms for i in x],
-                "v": pa.array([i.value for i in x], pa.binary()),
-            }
-        )
-        self._warehouse._copy("late_batch", "topic TEXT, p INT, o BIGINT, event_id TEXT, t BIGINT, ws BIGINT, wm BIGINT, v BYTEA", table)
-        self.con.execute(
-            f"""INSERT INTO late_events SELECT topic, p, o, event_id, {TS.format("t")}, {TS.format("ws")}, {TS.format("wm")}, v, %s
-                FROM late_batch ON CONFLICT DO NOTHING""",
-            [STREAMING_BATCH_ID],
-        )
-
-    def _insert_dead(self, d: list, now: datetime) -> None:
-        table = pa.table(
-            {
-                "topic": [i.topic for i in d],
-                "p": [i.partition for i in d],
-                "o": [i.offset for i in d],
-                "reason": [i.reason for i in d],
-                "message": [i.message for i in d],
-                "step": [i.step for i in d],
-                "k": pa.array([i.key for i in d], pa.binary()),
-                "v": pa.array([i.value for i in d], pa.binary()),
-            }
-        )
-        self._warehouse._copy("dl_batch", "topic TEXT, p INT, o BIGINT, reason TEXT, message TEXT, step TEXT, k BYTEA, v BYTEA", table)
-        self.con.execute(
-            """INSERT INTO dead_letters (topic, kafka_partition, kafka_offset, reason, message, step, record_key, record_value,
-                   recorded_at, batch_id) SELECT topic, p, o, reason, message, step, k, v, %s, %s FROM dl_batch ON CONFLICT DO NOTHING""",
-            [now, STREAMING_BATCH_ID],
         )
