@@ -152,6 +152,6 @@ EVENT_TYPES = ("post", "comment", "reply", "reaction", "share", "mention", "revi
 DEVICES = ("mobile", "desktop", "unknown")
 # Events that carry what people say; reactions and views are engagement and impressions.
 MENTION_TYPES = frozenset({"post", "mention", "comment", "reply", "review", "direct_message", "share"})
-METRIC_VERSION = "engagement-v1/reach-v1"  # stored on every row; see transforms/score.py
+METRIC_VERSION = "engagement-v1/reach-v1/influence-v1/crisis-risk-v1"  # stored on every row; see transforms/score.py
 UNATTRIBUTED_BRAND = "unattributed"
 UNKNOWN_LANG = "unknown"

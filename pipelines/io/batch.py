@@ -13,7 +13,6 @@ import pyarrow as pa
 from pipelines.model import DeadLetter, Duplicate, LateEvent, PartitionWatermark, ReadRange, WindowRow
 
 WINDOW_KEY_COLUMNS = ("ws", "brand", "platform", "event_type", "lang")
-NLP_FACT_COLUMNS = ("sentiment", "sentiment_score", "emotion", "intent", "is_offensive", "aspects", "nlp_version")  # after batch_id
 
 
 @dataclass
@@ -191,6 +190,8 @@ def events_to_arrow(events: list[dict]) -> pa.Table:
             "is_offensive": pa.array([e["is_offensive"] for e in events], pa.bool_()),
             "aspects": pa.array([e["aspects"] for e in events], pa.list_(pa.string())),
             "nlp_version": pa.array([e["nlp_version"] for e in events], pa.string()),
+            "influence": pa.array([e["influence"] for e in events], pa.float64()),
+            "crisis_risk": pa.array([e["crisis_risk"] for e in events], pa.float64()),
         }
     )
 

@@ -18,7 +18,6 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from pipelines.io.batch import (
-    NLP_FACT_COLUMNS,
     POSTGRES,
     WINDOW_KEY_COLUMNS,
     BatchOutputs,
@@ -251,11 +250,9 @@ class PostgresWarehouse:
             facts = out.facts
             self._copy("facts_batch", ", ".join(f"{n} {t}" for n, t in _FACT_COLUMNS), facts)
             con.execute("INSERT INTO dedup_event_ids SELECT event_id, (extract(epoch FROM event_time) * 1000)::BIGINT FROM facts_batch")
-            tail = ("topic", "kafka_partition", "kafka_offset", "kafka_timestamp", *NLP_FACT_COLUMNS)
-            cols = ", ".join(n for n, _ in _FACT_COLUMNS if n not in tail)
+            cols = ", ".join(n for n, _ in _FACT_COLUMNS)  # by name: migrated tables order their columns otherwise
             con.execute(
-                f"""INSERT INTO fact_events SELECT {cols}, %s, topic, kafka_partition, kafka_offset, kafka_timestamp, %s,
-                            {", ".join(NLP_FACT_COLUMNS)} FROM facts_batch""",
+                f"INSERT INTO fact_events ({cols}, metric_version, batch_id) SELECT {cols}, %s, %s FROM facts_batch",
                 [METRIC_VERSION, batch_id],
             )
             self.insert_side_rows(out.duplicates, out.late, out.dead_letters, batch_id, now)
@@ -310,4 +307,6 @@ _FACT_COLUMNS = [
     ("is_offensive", "BOOLEAN"),
     ("aspects", "TEXT[]"),
     ("nlp_version", "TEXT"),
+    ("influence", "DOUBLE PRECISION"),
+    ("crisis_risk", "DOUBLE PRECISION"),
 ]  # the order of events_to_arrow's columns

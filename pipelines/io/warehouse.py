@@ -24,7 +24,6 @@ import pyarrow as pa
 
 from pipelines.io.batch import (
     DUCKDB,
-    NLP_FACT_COLUMNS,
     WINDOW_KEY_COLUMNS,
     BatchOutputs,
     commit_bookkeeping,
@@ -34,7 +33,7 @@ from pipelines.io.batch import (
 from pipelines.model import METRIC_VERSION
 from schemas import SCHEMA_DIR
 
-SCHEMA_VERSION = "2"  # 2: enrichment columns on fact_events
+SCHEMA_VERSION = "3"  # 2: enrichment columns on fact_events; 3: per-event scores (influence, crisis_risk)
 
 
 class WarehouseError(RuntimeError):
@@ -200,12 +199,10 @@ class DuckDBWarehouse:
         self.con.register("facts_batch", facts)
         try:
             self.con.execute("INSERT INTO dedup_event_ids SELECT event_id, epoch_ms(event_time) FROM facts_batch")
+            # By name: columns added by migrations sit at the end of old tables, in another order.
             self.con.execute(
-                f"""INSERT INTO fact_events SELECT event_id, event_time, ingest_time, platform, event_type, reaction_kind,
-                    review_rating, author_id, author_handle, author_follower_count, author_is_brand_account, text,
-                    thread_id, parent_id, channel_owner, device, lang, brands, engagement_points, reach,
-                    '{METRIC_VERSION}', topic, kafka_partition, kafka_offset, kafka_timestamp, {int(batch_id)},
-                    {", ".join(NLP_FACT_COLUMNS)} FROM facts_batch"""
+                f"""INSERT INTO fact_events BY NAME SELECT *, '{METRIC_VERSION}' AS metric_version, {int(batch_id)} AS batch_id
+                    FROM facts_batch"""
             )
         finally:
             self.con.unregister("facts_batch")

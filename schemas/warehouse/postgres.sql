@@ -66,7 +66,10 @@ CREATE TABLE IF NOT EXISTS fact_events (
     intent TEXT NOT NULL DEFAULT 'unknown',          -- complaint | question | praise | purchase_intent | churn_threat | other
     is_offensive BOOLEAN,                              -- NULL when unknown
     aspects TEXT[] NOT NULL DEFAULT '{}',         -- 'category:polarity', e.g. 'support:negative'
-    nlp_version TEXT NOT NULL DEFAULT ''
+    nlp_version TEXT NOT NULL DEFAULT '',
+    -- Per-event scores (README "Metric definitions": influence-v1, crisis-risk-v1), in [0, 1]
+    influence DOUBLE PRECISION NOT NULL DEFAULT 0,
+    crisis_risk DOUBLE PRECISION NOT NULL DEFAULT 0
 );
 
 -- Schema 1 -> 2: the enrichment columns, added in place to warehouses created before them.
@@ -77,6 +80,10 @@ ALTER TABLE fact_events ADD COLUMN IF NOT EXISTS intent TEXT NOT NULL DEFAULT 'u
 ALTER TABLE fact_events ADD COLUMN IF NOT EXISTS is_offensive BOOLEAN;
 ALTER TABLE fact_events ADD COLUMN IF NOT EXISTS aspects TEXT[] NOT NULL DEFAULT '{}';
 ALTER TABLE fact_events ADD COLUMN IF NOT EXISTS nlp_version TEXT NOT NULL DEFAULT '';
+
+-- Schema 2 -> 3: the per-event scores influence-v1 and crisis-risk-v1 (0 on rows written before them).
+ALTER TABLE fact_events ADD COLUMN IF NOT EXISTS influence DOUBLE PRECISION NOT NULL DEFAULT 0;
+ALTER TABLE fact_events ADD COLUMN IF NOT EXISTS crisis_risk DOUBLE PRECISION NOT NULL DEFAULT 0;
 
 -- Dedup state: ids accepted within the retention (evicted by event time).
 CREATE TABLE IF NOT EXISTS dedup_event_ids (

@@ -142,7 +142,9 @@ def events_by_location():
         if produced.location not in cache:
             labels = {
                 r[0]: r[1:]
-                for r in fetch(produced.location, "SELECT event_id, sentiment, sentiment_score, intent, aspects FROM fact_events")
+                for r in fetch(
+                    produced.location, "SELECT event_id, sentiment, sentiment_score, intent, aspects, is_offensive, lang FROM fact_events"
+                )
             }
             cache[produced.location] = accepted_events(produced.stream, labels, WINDOW_S, LATENESS_S)
         return cache[produced.location]

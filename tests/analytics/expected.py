@@ -9,6 +9,7 @@ Every formula below is written again from the README, not taken from the views' 
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -40,10 +41,13 @@ class Event:
     score: float = 0.0
     intent: str = "unknown"
     aspects: tuple[str, ...] = ()
+    is_offensive: bool | None = None
+    lang: str = "unknown"
+    device: str = "unknown"
 
 
 def accepted_events(stream, labels: dict[str, tuple], window_s: int, lateness_s: int) -> list[Event]:
-    """``labels``: event_id -> (sentiment, sentiment_score, intent, aspects) from the warehouse."""
+    """``labels``: event_id -> (sentiment, sentiment_score, intent, aspects, is_offensive, lang) from the warehouse."""
     con = expected_db(stream, window_s, lateness_s)
     accepted = {(p, o) for p, o, outcome in con.execute("SELECT * FROM classified").fetchall() if outcome == "accepted"}
     out = []
@@ -62,8 +66,9 @@ def accepted_events(stream, labels: dict[str, tuple], window_s: int, lateness_s:
             ev["parent_id"],
             ev["text"],
         )
-        sentiment, score, intent, aspects = labels[e.event_id]
+        sentiment, score, intent, aspects, offensive, lang = labels[e.event_id]
         e.sentiment, e.score, e.intent, e.aspects = sentiment, float(score), intent, tuple(aspects or ())
+        e.is_offensive, e.lang, e.device = offensive, lang, ev["device"]
         out.append(e)
     return out
 
@@ -196,3 +201,20 @@ def negatives_of(events: list[Event], brand: str) -> list[int]:
     return sorted(
         e.t for e in events if not e.is_brand and e.event_type in MENTION_TYPES and brand in e.brands and e.sentiment == "negative"
     )
+
+
+def event_scores(events: list[Event]) -> dict[str, tuple[float, float]]:
+    """event id -> (influence-v1, crisis-risk-v1), written again from README "Metric definitions"."""
+    out = {}
+    for e in events:
+        reach = e.followers if e.event_type in REACH_TYPES else 0
+        influence = 0.0 if e.is_brand else min(1.0, math.log10(e.followers + 1) / 6)
+        if e.is_brand:
+            risk = 0.0
+        else:
+            intent_w = {"churn_threat": 1.0, "complaint": 0.7}.get(e.intent, 0.0)
+            voice = 0.5 * max(0.0, -e.score) + 0.3 * intent_w + 0.2 * (1.0 if e.is_offensive else 0.0)
+            visibility = max(min(1.0, math.log10(reach + 1) / 6), influence / 2)
+            risk = voice * (0.5 + 0.5 * visibility)
+        out[e.event_id] = (influence, risk)
+    return out

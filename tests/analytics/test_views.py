@@ -107,6 +107,21 @@ def test_strengths_and_weaknesses_equal_the_independent_computation(produced, ev
     assert len(want) >= 5 and {"strength", "weakness"} <= {v[4] for v in want.values()}
 
 
+def test_per_event_influence_and_crisis_risk_equal_the_independent_computation(produced, events_by_location):
+    got = {
+        e: (float(i), float(c), v)
+        for e, i, c, v in fetch(produced.location, "SELECT event_id, influence, crisis_risk, metric_version FROM fact_events")
+    }
+    want = x.event_scores(events_by_location(produced))
+    assert set(got) == set(want)
+    for event_id, (influence, risk) in want.items():
+        assert got[event_id][:2] == pytest.approx((influence, risk), abs=1e-6), event_id
+        assert got[event_id][2] == "engagement-v1/reach-v1/influence-v1/crisis-risk-v1"
+    risks = sorted(r for _, r in want.values())
+    assert risks[0] == 0.0 and risks[-1] > 0.5 and sum(r > 0 for r in risks) > 200, "the stream has risky and harmless events"
+    assert {i for i, _ in want.values()} > {0.0}
+
+
 def test_summary_rows_give_the_care_sla_in_minutes_and_both_sentiment_formulas(produced, events_by_location):
     from pipelines.analytics.sql import connect
     from pipelines.analytics.summary_rows import care_sla_summary, net_sentiment_summary
