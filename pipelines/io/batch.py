@@ -192,6 +192,9 @@ def events_to_arrow(events: list[dict]) -> pa.Table:
             "nlp_version": pa.array([e["nlp_version"] for e in events], pa.string()),
             "influence": pa.array([e["influence"] for e in events], pa.float64()),
             "crisis_risk": pa.array([e["crisis_risk"] for e in events], pa.float64()),
+            "text_fingerprint": pa.array([e["text_fingerprint"] for e in events], pa.int64()),
+            "text_simhash": pa.array([e["text_simhash"] for e in events], pa.int64()),
+            "text_tokens": pa.array([e["text_tokens"] for e in events], pa.int32()),
         }
     )
 

@@ -309,4 +309,7 @@ _FACT_COLUMNS = [
     ("nlp_version", "TEXT"),
     ("influence", "DOUBLE PRECISION"),
     ("crisis_risk", "DOUBLE PRECISION"),
+    ("text_fingerprint", "BIGINT"),
+    ("text_simhash", "BIGINT"),
+    ("text_tokens", "INT"),
 ]  # the order of events_to_arrow's columns

@@ -33,7 +33,7 @@ from pipelines.io.batch import (
 from pipelines.model import METRIC_VERSION
 from schemas import SCHEMA_DIR
 
-SCHEMA_VERSION = "3"  # 2: enrichment columns on fact_events; 3: per-event scores (influence, crisis_risk)
+SCHEMA_VERSION = "4"  # 2: enrichment columns on fact_events; 3: per-event scores (influence, crisis_risk); 4: text sketch (dedup-v1)
 
 
 class WarehouseError(RuntimeError):

@@ -9,7 +9,9 @@ Input: lists of event dicts. Output: the same lists, each event with
   scored once per chunk: ``sentiment`` ('negative', 'neutral', 'positive', or 'unknown' for an
   event without text or in a language without models), ``sentiment_score`` (P(positive) -
   P(negative), in [-1, 1], 0 when unknown), ``emotion``, ``intent``, ``is_offensive`` (None when
-  unknown), ``aspects`` ('category:polarity' strings) and ``nlp_version``.
+  unknown), ``aspects`` ('category:polarity' strings) and ``nlp_version``;
+- the text sketch of ``pipelines.text_sketch`` (``text_fingerprint``, ``text_simhash``,
+  ``text_tokens``; None without letters), for the warehouse's cross-post and copy-paste views.
 An event it cannot attribute is counted as ``unattributed`` downstream. An event it cannot
 process (``EnrichmentError``, e.g. a text beyond ``MAX_TEXT_CHARS``) goes to the
 ``dead_letters`` output with step ``enrich`` and its original bytes; it is not lost and does
@@ -28,6 +30,7 @@ from pipelines.model import DeadLetter, DeadLetterReason
 from pipelines.nlp.aspects import AspectTagger
 from pipelines.nlp.scorer import UNKNOWN, Scorer, ScorerError, load_scorer
 from pipelines.text import fold, tokenize
+from pipelines.text_sketch import set_sketches
 
 DEAD_LETTERS = "dead_letters"
 STEP = "enrich"
@@ -222,6 +225,7 @@ def enrich(
             continue
         ok.append(e)
         prepared[id(e)] = (folded, tokens)
+    set_sketches(ok)  # pure, per text: the same values on every path, whatever the chunking
     if scorer is not None:
         failed = score_texts(ok, scorer, version or scorer_version(scorer), tagger, prepared)
         if failed:

@@ -1,4 +1,4 @@
--- Ascolto warehouse, schema version 1 (DuckDB dialect).
+-- Ascolto warehouse, schema version 4 (DuckDB dialect).
 -- Every input record ends in exactly one of: fact_events (accepted), duplicate_events,
 -- late_events, dead_letters. All tables below are written in one transaction per
 -- micro-batch, together with source_offsets: a crash replays the uncommitted range.
@@ -69,7 +69,12 @@ CREATE TABLE IF NOT EXISTS fact_events (
     nlp_version VARCHAR NOT NULL DEFAULT '',
     -- Per-event scores (README "Metric definitions": influence-v1, crisis-risk-v1), in [0, 1]
     influence DOUBLE NOT NULL DEFAULT 0,
-    crisis_risk DOUBLE NOT NULL DEFAULT 0
+    crisis_risk DOUBLE NOT NULL DEFAULT 0,
+    -- Text sketch (pipelines/text_sketch.py, dedup-v1), NULL without letters in the text:
+    -- signed 64-bit fingerprint of the normalised text, signed 64-bit SimHash, token count.
+    text_fingerprint BIGINT,
+    text_simhash BIGINT,
+    text_tokens INTEGER
 );
 
 -- Schema 1 -> 2: the enrichment columns, added in place to warehouses created before them
@@ -85,6 +90,11 @@ ALTER TABLE fact_events ADD COLUMN IF NOT EXISTS nlp_version VARCHAR DEFAULT '';
 -- Schema 2 -> 3: the per-event scores influence-v1 and crisis-risk-v1 (0 on rows written before them).
 ALTER TABLE fact_events ADD COLUMN IF NOT EXISTS influence DOUBLE DEFAULT 0;
 ALTER TABLE fact_events ADD COLUMN IF NOT EXISTS crisis_risk DOUBLE DEFAULT 0;
+
+-- Schema 3 -> 4: the text sketch columns (dedup-v1); NULL on rows written before them.
+ALTER TABLE fact_events ADD COLUMN IF NOT EXISTS text_fingerprint BIGINT;
+ALTER TABLE fact_events ADD COLUMN IF NOT EXISTS text_simhash BIGINT;
+ALTER TABLE fact_events ADD COLUMN IF NOT EXISTS text_tokens INTEGER;
 
 -- Dedup state: ids accepted within the retention (evicted by event time).
 CREATE TABLE IF NOT EXISTS dedup_event_ids (
