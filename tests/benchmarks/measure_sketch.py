@@ -74,7 +74,10 @@ def main(argv: list[str] | None = None) -> None:
     posts = [
         r.event["text"]
         for r in generate_stream(GeneratorConfig(seed=3, events=6000))
-        if r.kind == "event" and r.event["text"] and not r.event["author"]["is_brand_account"] and len(normalize_tokens(r.event["text"])) >= 4
+        if r.kind == "event"
+        and r.event["text"]
+        and not r.event["author"]["is_brand_account"]
+        and len(normalize_tokens(r.event["text"])) >= 4
     ]
     kinds = ["handle", "emoji", "swap", "add", "swap+emoji", "swap+handle", "swap+add"]
     variants = [(b, edit(rng, b, k), k) for k in kinds for b in rng.sample(posts, min(len(posts), args.pairs // len(kinds)))]
@@ -87,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'features':<10} {'max dist':>8} " + " ".join(f"{k:>11}" for k in kinds) + f" {'all':>7} {'false pos':>10}")
     for name, feats in FEATURES.items():
 
-        def sh(t: str) -> int:
+        def sh(t: str, feats=feats) -> int:
             return simhash(feats(normalize_tokens(t)))
 
         pairs = [(normalize(a) == normalize(b), hamming(sh(a), sh(b)), k) for a, b, k in variants]
