@@ -317,8 +317,9 @@ class EmbeddedDriver:
             m.brand_sentiment.labels(brand, sentiment).inc(n)
 
     def update_business_state(self, refresh_care: bool = True) -> None:
-        """After a commit: crisis episodes (crisis-v1, incremental) and the crisis gauges, and
-        with ``refresh_care`` the care gauges.
+        """After a commit: crisis episodes (crisis-v1, incremental) and the crisis gauges, the
+        ``care_response`` rows of the new batches (care-v1, incremental: ``analytics.care``, overdue
+        against the committed watermark), and with ``refresh_care`` the care gauges.
 
         The care view reads every request in the warehouse (about 0.2 s on 110k events, growing
         with history), so the caller refreshes it at most every ``CARE_REFRESH_SECONDS`` and
@@ -326,12 +327,17 @@ class EmbeddedDriver:
         Runs in its own transaction after the batch's: a failure here loses nothing (the next
         call recomputes from the batch ids it has not seen) and does not stop the pipeline; it is
         counted as an ``analytics`` failure."""
+        from pipelines.analytics.care import update_care_responses
         from pipelines.analytics.crisis import DETECTOR_VERSION, update_crisis_episodes
 
         wh, m = self.warehouse, self.metrics
         d = wh.dialect
         try:
             update_crisis_episodes(wh.con, d, catalog=self.catalog)
+            partitions = getattr(self, "partitions", None)  # unknown yet at start: rows without the overdue marks
+            watermark = wh.global_watermark_ms(self.job.topic, len(partitions)) if partitions else None
+            own = frozenset(b.id for b in self.catalog.brands if b.role == "own")
+            update_care_responses(wh.con, d, own, watermark, self.job.window_seconds, self.job.allowed_lateness_seconds)
             open_severity = dict(  # brands with an open episode of this detector version, with its severity
                 wh.con.execute(
                     "SELECT brand, max(severity) FROM crisis_episodes WHERE ended_at IS NULL AND detector_version = "

@@ -4,7 +4,8 @@ unbounded read and idempotent sinks.
     ReadKafka (source.py, or a TestStream in tests) -> CountConsumed
       -> DecodeSocialEvents -> ClassifyLateness [Beam state] -> DeduplicateEvents [Beam state]
       -> EnrichEvents -> ScoreEngagement -> AggregateEngagement [Beam windows, panes]
-      -> WriteToWarehouse (panes, events, duplicates, late, dead letters)
+      events -> TrackCareRequests [Beam state, event-time timers: care-v1 rows, overdue alerts]
+      -> WriteToWarehouse (panes, events, duplicates, late, dead letters, care rows)
       -> PublishDeadLetters (the dead-letter topic) and CountOutcomes (Beam counters)
 
 Every output of ``wire_engagement`` goes to a sink. ``StreamingSettings`` holds what only this
@@ -18,10 +19,12 @@ from dataclasses import dataclass
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from pipelines.analytics.care import CarePolicy
 from pipelines.catalog import Catalog
 from pipelines.config import JobConfig
 from pipelines.engagement import StageOutputs, Stages, wire_engagement
 from pipelines.io.kafka import KafkaSettings
+from pipelines.streaming.care import TrackCareRequests
 from pipelines.streaming.panes import AggregateEngagementPanes
 from pipelines.streaming.sink import NAMESPACE, CountOutcomes, PublishDeadLettersFn, WriteToStreamingWarehouse
 from pipelines.streaming.source import ReadKafkaUnbounded
@@ -72,7 +75,14 @@ def build_streaming(
     chunks = p | "ReadKafka" >> (source if source is not None else kafka_source(job, settings))
     counted = chunks | "CountConsumed" >> beam.Map(_count_consumed)
     out = wire_engagement(counted, job, catalog, streaming_stages(job, settings))
-    out | "WriteToWarehouse" >> WriteToStreamingWarehouse(job.warehouse, catalog, job.window_seconds)
+    care = out.events | "TrackCareRequests" >> TrackCareRequests(
+        CarePolicy(frozenset(b.id for b in catalog.brands if b.role == "own")),
+        job.window_seconds,
+        job.allowed_lateness_seconds,
+        job.dedup_retention_seconds,
+        sla_from=(job.warehouse, catalog),  # the SLAs of care_sla_policy, read by each worker at setup
+    )
+    out | "WriteToWarehouse" >> WriteToStreamingWarehouse(job.warehouse, catalog, job.window_seconds, care_rows=care)
     out | "CountOutcomes" >> CountOutcomes()
     if job.dlq_topic:
         out.dead_letters | "PublishDeadLetters" >> beam.ParDo(PublishDeadLettersFn(KafkaSettings(job.bootstrap_servers), job.dlq_topic))

@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
+from pipelines.analytics.care import upsert_care_rows
 from pipelines.catalog import Catalog
-from pipelines.io.batch import WINDOW_KEY_COLUMNS, events_to_arrow
+from pipelines.io.batch import POSTGRES, WINDOW_KEY_COLUMNS, events_to_arrow
 from pipelines.io.postgres import _FACT_COLUMNS, PostgresWarehouse
 from pipelines.model import METRIC_VERSION
 from pipelines.streaming.sink import STREAMING_BATCH_ID, latest_panes, panes_to_arrow
@@ -32,7 +33,9 @@ class PostgresStreamingWriter:
     def close(self) -> None:
         self._warehouse.close()
 
-    def commit(self, window_seconds: int, panes: list, events: list[dict], duplicates: list, late: list, dead: list) -> None:
+    def commit(
+        self, window_seconds: int, panes: list, events: list[dict], duplicates: list, late: list, dead: list, care: list = ()
+    ) -> None:
         now = datetime.now(UTC).replace(tzinfo=None)
         with self.con.transaction():
             if panes:
@@ -41,6 +44,8 @@ class PostgresStreamingWriter:
                 self._insert_facts(events_to_arrow(events))
             if duplicates or late or dead:
                 self._warehouse.insert_side_rows(duplicates, late, dead, STREAMING_BATCH_ID, now, idempotent=True)
+            if care:
+                upsert_care_rows(self.con, POSTGRES, list(care), now)
 
     def _upsert_panes(self, panes: pa.Table, window_seconds: int, now: datetime) -> None:
         keys = [c for c in WINDOW_KEY_COLUMNS if c != "ws"]

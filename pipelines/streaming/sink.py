@@ -5,7 +5,9 @@ idempotent, one transaction per bundle:
 - window panes upsert by (window, keys) and only move forward: a pane replaces the row when its
   index is higher (``revision`` holds pane index + 1); a replayed older pane changes nothing;
 - accepted events, duplicates, late events and dead letters are keyed by their Kafka
-  coordinates (topic, partition, offset): a second insert of one record is a no-op.
+  coordinates (topic, partition, offset): a second insert of one record is a no-op;
+- care rows (``TrackCareRequests``) upsert by (request, brand) and only move forward
+  (``analytics.care.upsert_care_rows``: earlier first answer, overdue set once).
 SQL per warehouse: ``DuckDBStreamingWriter`` here (tests, one machine), ``PostgresStreamingWriter``
 in ``postgres_writer.py`` (cluster workers). The schema is the embedded warehouse's
 (``schemas/warehouse``); rows written here carry
@@ -27,9 +29,10 @@ import pyarrow as pa
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 
+from pipelines.analytics.care import read_care_policy, upsert_care_rows
 from pipelines.catalog import Catalog
 from pipelines.engagement import StageOutputs
-from pipelines.io.batch import WINDOW_KEY_COLUMNS, events_to_arrow, window_rows_to_arrow
+from pipelines.io.batch import DUCKDB, POSTGRES, WINDOW_KEY_COLUMNS, events_to_arrow, window_rows_to_arrow
 from pipelines.io.dead_letters import publish_dead_letters
 from pipelines.io.kafka import KafkaSettings
 from pipelines.io.warehouse import DuckDBWarehouse, insert_side_rows, is_postgres
@@ -67,7 +70,9 @@ class DuckDBStreamingWriter:
     def close(self) -> None:
         self._warehouse.close()
 
-    def commit(self, window_seconds: int, panes: list, events: list[dict], duplicates: list, late: list, dead: list) -> None:
+    def commit(
+        self, window_seconds: int, panes: list, events: list[dict], duplicates: list, late: list, dead: list, care: list = ()
+    ) -> None:
         con = self.con
         now = datetime.now(UTC).replace(tzinfo=None)
         con.execute("BEGIN TRANSACTION")
@@ -77,6 +82,8 @@ class DuckDBStreamingWriter:
             if events:
                 self._insert_facts(events_to_arrow(events))
             self._insert_small(duplicates, late, dead, now)
+            if care:
+                upsert_care_rows(con, DUCKDB, list(care), now)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -138,6 +145,14 @@ def cached_writer(location: str, catalog: Catalog):
         return writer
 
 
+def read_care_sla(location: str, catalog: Catalog) -> tuple[tuple[str, int], ...]:
+    """The rows of ``care_sla_policy``, over this process's writer connection (DuckDB admits one)."""
+    writer = cached_writer(location, catalog)
+    with _WRITE_LOCK:
+        dialect = POSTGRES if is_postgres(location) else DUCKDB
+        return read_care_policy(writer.con, dialect, frozenset()).sla_by_brand
+
+
 def close_writers() -> None:
     with _WRITE_LOCK:
         while _WRITERS:
@@ -158,7 +173,7 @@ class CommitBundleFn(beam.DoFn):
         self._writer = cached_writer(self._location, self._catalog)
 
     def start_bundle(self):
-        self._buffers = {"panes": [], "events": [], "duplicates": [], "late": [], "dead_letters": []}
+        self._buffers = {"panes": [], "events": [], "duplicates": [], "late": [], "dead_letters": [], "care": []}
 
     def process(self, tagged):
         kind, item = tagged
@@ -171,7 +186,7 @@ class CommitBundleFn(beam.DoFn):
         b = self._buffers
         if any(b.values()):
             with _WRITE_LOCK:
-                self._writer.commit(self._window_seconds, b["panes"], b["events"], b["duplicates"], b["late"], b["dead_letters"])
+                self._writer.commit(self._window_seconds, b["panes"], b["events"], b["duplicates"], b["late"], b["dead_letters"], b["care"])
         self._buffers = {}
 
 
@@ -208,11 +223,14 @@ class CountOutcomes(beam.PTransform):
 
 
 class WriteToStreamingWarehouse(beam.PTransform):
-    def __init__(self, location: str, catalog: Catalog, window_seconds: int):
+    """Applied to the ``StageOutputs``; ``care_rows`` (``TrackCareRequests``'s output) go with them."""
+
+    def __init__(self, location: str, catalog: Catalog, window_seconds: int, care_rows: beam.PCollection | None = None):
         super().__init__()
         self._location = location
         self._catalog = catalog
         self._window_seconds = window_seconds
+        self._care_rows = care_rows
 
     def expand(self, outputs: StageOutputs):
         tagged = [
@@ -224,6 +242,8 @@ class WriteToStreamingWarehouse(beam.PTransform):
             outputs.late | "TagLate" >> beam.Map(lambda x: ("late", x)),
             outputs.dead_letters | "TagDeadLetters" >> beam.Map(lambda x: ("dead_letters", x)),
         ]
+        if self._care_rows is not None:
+            tagged.append(self._care_rows | "TagCareRows" >> beam.Map(lambda x: ("care", x)))
         return (
             tagged
             | "AllOutputs" >> beam.Flatten()

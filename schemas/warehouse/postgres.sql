@@ -369,6 +369,29 @@ SELECT brand, count(*) AS requests,
        min(sla_seconds) AS sla_seconds, 'care-v1' AS care_version
 FROM v_care_requests GROUP BY brand;
 
+-- Care responses (care-v1), one row per customer request and own brand as in v_care_requests,
+-- kept by both paths with one definition (pipelines/analytics/care.py): the streaming path's
+-- stateful DoFn with event-time timers (pipelines/streaming/care.py), the embedded driver after
+-- each commit. overdue_at (= asked_at + sla_seconds) is the real-time care alert: set once the
+-- event-time window holding the SLA deadline is final (window_end + allowed lateness <= the
+-- watermark) without an answer within the SLA; it stays set when a late answer comes after.
+-- Rows only move forward: first_answer_at can only get earlier, overdue_at is set once.
+CREATE TABLE IF NOT EXISTS care_response (
+    request_id TEXT NOT NULL,
+    brand TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    intent TEXT NOT NULL,
+    asked_at TIMESTAMP NOT NULL,
+    first_answer_at TIMESTAMP,
+    response_seconds BIGINT,
+    sla_seconds INTEGER NOT NULL,
+    overdue_at TIMESTAMP,
+    care_version TEXT NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (request_id, brand, care_version)
+);
+
 -- Strengths and weaknesses: aspect x polarity of the customer voice, per brand. A post counts
 -- once per aspect and polarity it carries ('support:negative' twice in one post is one negative
 -- mention of support); mentions = posts naming the aspect. verdict: strength when positive

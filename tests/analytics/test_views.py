@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.analytics import expected as x
-from tests.analytics.conftest import fetch, ms, r9
+from tests.analytics.conftest import LATENESS_S, WINDOW_S, fetch, ms, r9
 
 pytestmark = pytest.mark.integration
 
@@ -90,6 +90,28 @@ def test_care_requests_and_sla_per_brand_equal_the_independent_computation(produ
     }
     want = {b: (*v[:5], r9(v[5]), r9(v[6]), r9(v[7])) for b, v in x.care_by_brand(want_requests).items()}
     assert set(got) == {"nuvola", "dolceforno"} and got == want
+
+
+def test_care_response_written_after_each_commit_equals_the_independent_computation(produced, events_by_location):
+    """The driver's care_response (analytics.care, folded after every commit) holds the requests of
+    v_care_requests with the same answers; overdue_at is set exactly on the complaints and questions
+    not answered within the SLA whose deadline window was final (window_end + L <= the watermark)
+    at the last commit, and on no other row."""
+    want = x.care_requests(events_by_location(produced))
+    got = fetch(
+        produced.location,
+        f"""SELECT request_id, brand, intent, response_seconds, sla_seconds, {"extract(epoch FROM asked_at) * 1000" if "postgresql" in produced.location else "epoch_ms(asked_at)"},
+                   overdue_at IS NOT NULL FROM care_response""",
+    )
+    assert {(e, b): (i, None if s is None else int(s)) for e, b, i, s, *_ in got} == {k: v[:2] for k, v in want.items()}
+    ((watermark,),) = fetch(produced.location, "SELECT min(max_event_time_ms) FROM source_offsets")
+    w, wl = WINDOW_S * 1000, (WINDOW_S + LATENESS_S) * 1000
+    for e, b, intent, response, sla, asked, overdue in got:
+        deadline = int(asked) + int(sla) * 1000 + 999
+        due = deadline - deadline % w + wl
+        missed = intent in ("complaint", "question") and (response is None or response > sla)
+        assert overdue == (missed and due <= watermark), (e, b)
+    assert sum(o for *_, o in got) > 20 and sum(1 for *_, s, _sla, _a, _o in got if s is not None and s > 3600) > 3
 
 
 def test_strengths_and_weaknesses_equal_the_independent_computation(produced, events_by_location):

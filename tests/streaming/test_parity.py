@@ -15,6 +15,12 @@ Arithmetic (W = 60 s windows, L = 300 s allowed lateness, all in ms):
 - the TestStream ends by advancing the watermark to +infinity (the DirectRunner always does:
   end of input, like a drain): the windows with window_end + L > G_last, still open in the driver,
   become final there too, and only those. The test asserts exactly that split.
+- care (SLA 600 s for nuvola, 900 s for dolceforno, 3600 s by default): a request is overdue
+  once the watermark reaches due = window_end(asked + SLA + 999 ms) + L without an answer within
+  the SLA (driver: after the commit whose G_k >= due; Beam: the care timer 1 us before due). So
+  the care_response rows with due <= G_last are equal, overdue_at included; beyond G_last only
+  the end of input fired the streaming timers, so there overdue_at is set on the streaming side
+  alone, for exactly the requests not answered within their SLA.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from pipelines.config import JobConfig
 from pipelines.generator import GeneratorConfig
 from pipelines.io.dead_letters import DeadLetterCodec
 from pipelines.io.kafka import KafkaSettings, read_offset_ranges, topic_partitions
+from pipelines.io.warehouse import DuckDBWarehouse
 from pipelines.streaming.graph import StreamingSettings, build_streaming
 from pipelines.streaming.sink import close_writers
 from tests.integration.expected import expected_db, warehouse_windows
@@ -40,6 +47,26 @@ from tests.streaming.parity import mirrored_test_stream, run_driver
 pytestmark = pytest.mark.integration
 WINDOW_S, LATENESS_S = 60, 300
 EVENTS = 20_000
+
+
+CARE_SLA_SECONDS = {"nuvola": 600, "dolceforno": 900}
+CARE_COLUMNS = "request_id, brand, platform, event_type, intent, asked_at, first_answer_at, response_seconds, sla_seconds, care_version"
+
+
+def _with_care_policy(path: str) -> str:
+    wh = DuckDBWarehouse(path)
+    try:
+        wh.con.executemany("INSERT INTO care_sla_policy VALUES (?, ?)", list(CARE_SLA_SECONDS.items()))
+    finally:
+        wh.close()
+    return path
+
+
+def _care(con, g_last_ms: int, settled: bool) -> list[tuple]:
+    w, wl = WINDOW_S * 1000, (WINDOW_S + LATENESS_S) * 1000
+    due = f"CAST(floor((epoch_ms(asked_at) + sla_seconds * 1000 + 999) / {w}.0) AS BIGINT) * {w} + {wl}"
+    sql = f"SELECT {CARE_COLUMNS}, overdue_at FROM care_response WHERE ({due} <= {g_last_ms}) = {settled} ORDER BY ALL"
+    return con.execute(sql).fetchall()
 
 
 WALL_CLOCK_OR_BATCH = ("batch_id", "updated_at", "recorded_at", "first_seen", "last_seen", "revision", "is_final")
@@ -108,7 +135,7 @@ def test_streaming_pipeline_and_embedded_driver_write_the_same_rows_and_counts(p
     job = JobConfig(
         bootstrap_servers=broker.bootstrap_servers,
         topic=stream.topic,
-        warehouse=str(tmp_path / "embedded.duckdb"),
+        warehouse=_with_care_policy(str(tmp_path / "embedded.duckdb")),
         window_seconds=WINDOW_S,
         allowed_lateness_seconds=LATENESS_S,
         max_batch_records=4_000,
@@ -121,7 +148,8 @@ def test_streaming_pipeline_and_embedded_driver_write_the_same_rows_and_counts(p
     assert driver.totals.consumed == len(stream.records) and len(driver.boundaries) >= 5
 
     # (b) the streaming pipeline, the same records, watermark advanced at the same boundaries
-    sjob = dataclasses.replace(job, warehouse=str(tmp_path / "streaming.duckdb"), dead_letter_topic=f"{stream.topic}.dlq-streaming")
+    streaming_warehouse = _with_care_policy(str(tmp_path / "streaming.duckdb"))
+    sjob = dataclasses.replace(job, warehouse=streaming_warehouse, dead_letter_topic=f"{stream.topic}.dlq-streaming")
     options = PipelineOptions(["--runner=DirectRunner"])
     options.view_as(StandardOptions).streaming = True
     p = beam.Pipeline(options=options)
@@ -158,6 +186,32 @@ def test_streaming_pipeline_and_embedded_driver_write_the_same_rows_and_counts(p
         # every BI view over them (share of voice, sentiment, care, aspects...)
         for view in _views(emb):
             assert _rows(stm, view, None) == _rows(emb, view, None), view
+        # care: the streaming timers' care_response equals the driver's up to G_last, overdue
+        # alerts included; beyond it the same requests and answers (arithmetic in the docstring)
+        settled = _care(stm, g_last, True)
+        assert settled == _care(emb, g_last, True)
+        beyond_stm, beyond_emb = _care(stm, g_last, False), _care(emb, g_last, False)
+        assert [r[:-1] for r in beyond_stm] == [r[:-1] for r in beyond_emb] and all(r[-1] is None for r in beyond_emb)
+        late_or_never = [r[:-1] for r in beyond_stm if r[4] in ("complaint", "question") and (r[7] is None or r[7] > r[8])]
+        assert [r[:-1] for r in beyond_stm if r[-1] is not None] == late_or_never
+        # ... and equals the embedded BI view v_care_requests, row for row
+        view = emb.execute(
+            "SELECT event_id, brand, platform, event_type, intent, asked_at, first_answer_at, response_seconds, sla_seconds, care_version, "
+            "overdue, answered_within_sla FROM v_care_requests ORDER BY ALL"
+        ).fetchall()
+        assert [r[:10] for r in view] == stm.execute(f"SELECT {CARE_COLUMNS} FROM care_response ORDER BY ALL").fetchall()
+        by_key = {(r[0], r[1]): r for r in view}
+        for r in settled:  # settled: asked + SLA < due <= G_last <= the newest event, so the view has decided too
+            assert by_key[(r[0], r[1])][10] == (r[-1] is not None and r[6] is None), r
+            assert by_key[(r[0], r[1])][11] == (r[-1] is None) or r[4] not in ("complaint", "question"), r
+        overdue_answered_late = [r for r in settled if r[-1] is not None and r[6] is not None]
+        overdue_never = [r for r in settled if r[-1] is not None and r[6] is None]
+        within = [r for r in settled if r[-1] is None and r[6] is not None]
+        assert len(overdue_answered_late) >= 3 and len(overdue_never) >= 10 and len(within) >= 20, (
+            len(overdue_answered_late),
+            len(overdue_never),
+            len(within),
+        )
         # the pane index only moves forward and the final re-emission is the highest
         assert stm.execute("SELECT min(revision) >= 2 FROM engagement_window").fetchall() == [(True,)]
     finally:

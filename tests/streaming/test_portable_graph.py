@@ -94,7 +94,7 @@ def test_every_grouping_key_has_a_deterministic_coder(portable):
         assert urns <= DETERMINISTIC_KEY_CODERS, f"{t.unique_name}: key coders {urns}"
         grouped.append(t.unique_name)
     # the state of lateness, dedup and windows is keyed, and so are the windows' groups
-    for name in ("ClassifyInLogOrder", "KeepFirstCopies", "MergePerShard/GroupByKey", "FinalizePanes"):
+    for name in ("ClassifyInLogOrder", "KeepFirstCopies", "MergePerShard/GroupByKey", "FinalizePanes", "TrackPerRequest"):
         assert any(name in g for g in grouped), f"{name} is not a keyed step: {grouped}"
 
 
@@ -113,6 +113,7 @@ def test_every_transform_has_a_stable_explicit_label(portable):
         "EnrichEvents",
         "ScoreEngagement",
         "AggregateEngagement",
+        "TrackCareRequests",
         "AllDeadLetters",
         "WriteToWarehouse",
         "CountOutcomes",

@@ -23,6 +23,8 @@ QUERIES = {
     "duplicate_events": "SELECT topic, kafka_partition, kafka_offset, event_id, kind FROM duplicate_events",
     "late_events": "SELECT kafka_partition, kafka_offset, event_id, {ms}(event_time), {ms}(watermark), record_value FROM late_events",
     "dead_letters": "SELECT kafka_partition, kafka_offset, reason, message, step, record_key, record_value FROM dead_letters",
+    "care_response": "SELECT request_id, brand, platform, event_type, intent, {ms}(asked_at), {ms}(first_answer_at), response_seconds, "
+    "sla_seconds, {ms}(overdue_at), care_version FROM care_response",
 }
 
 
@@ -68,6 +70,7 @@ def test_the_streaming_job_writes_the_same_rows_to_postgresql_as_to_duckdb(publi
     _run(pg, broker.bootstrap_servers, boundaries)
     want = _duck_rows(duck.warehouse)
     assert all(want.values())
+    assert any(r[6] is not None for r in want["care_response"]) and any(r[9] is not None for r in want["care_response"])
     assert _pg_rows(pg_dsn) == want
     _run(pg, broker.bootstrap_servers, boundaries)  # a replay
     assert _pg_rows(pg_dsn) == want
