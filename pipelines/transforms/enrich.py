@@ -172,11 +172,8 @@ def score_texts(
             raise EnrichmentError(f"the scorer returned {len(results)} results for {len(chunk)} texts")
         if tagger is None:
             hits = [()] * len(chunk)
-        elif prepared and tagger.mentions is not None:  # mention spans from the fold and tokens already made
-            spans = [tagger.mentions.spans_tokens(e["text"], *prepared[id(e)]) for e in chunk]
-            hits = tagger.tag(texts, langs, spans)
-        else:
-            hits = tagger.tag(texts, langs)
+        else:  # the fold and words already made serve the mention spans and rule out posts without terms
+            hits = tagger.tag(texts, langs, prepared=[prepared[id(e)] for e in chunk] if prepared else None)
         for e, fields, found in zip(chunk, results, hits):
             _set_text_fields(e, fields, version)
             if "aspects" not in fields:
