@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import sys
 import zlib
 from collections import defaultdict
@@ -79,15 +80,30 @@ def load_examples(path: Path, head: str, source: str | None = None) -> list[Exam
     ]
 
 
-def heldout_ids(rows: list[dict[str, str]], fraction: float = 0.3, seed: int = 13) -> set[str]:
+# The domain set's held-out split is frozen at the posts up to this id: later additions
+# (``tests/data/DOMAIN_POSTS.md``, "Additions") are training rows only, so that the held-out
+# posts, and every figure measured on them, stay the same when the set grows.
+HELDOUT_LAST_ID = "d0943"
+_DOMAIN_ID = re.compile(r"d\d{4,}")
+
+
+def training_only(post_id: str, last_id: str | None = HELDOUT_LAST_ID) -> bool:
+    """Is this a post added after the held-out split was frozen (a ``dNNNN`` id above ``last_id``)?"""
+    return last_id is not None and bool(_DOMAIN_ID.fullmatch(post_id)) and int(post_id[1:]) > int(last_id[1:])
+
+
+def heldout_ids(rows: list[dict[str, str]], fraction: float = 0.3, seed: int = 13, last_id: str | None = HELDOUT_LAST_ID) -> set[str]:
     """Ids of the domain posts kept for evaluation: stratified by (lang, intent), fixed by ``seed``.
 
     Within each stratum posts are ordered by a CRC32 of ``seed:id`` and the first ``fraction``
-    is held out, so the split does not depend on row order and barely moves when posts are added.
+    is held out, so the split does not depend on row order. Posts added after ``last_id``
+    (``training_only``) are never held out and do not count in the strata: the held-out posts
+    stay exactly those of the set as it was at ``last_id`` (``None``: split every row).
     """
     strata: dict[tuple[str, str], list[str]] = defaultdict(list)
     for r in rows:
-        strata[(r["lang"], r.get("intent", ""))].append(r["id"])
+        if not training_only(r["id"], last_id):
+            strata[(r["lang"], r.get("intent", ""))].append(r["id"])
     out: set[str] = set()
     for ids in strata.values():
         ids.sort(key=lambda i: zlib.crc32(f"{seed}:{i}".encode()))
