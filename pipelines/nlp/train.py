@@ -122,7 +122,7 @@ def train_head(lang: str, head: str, args, featuriser: Featuriser, posts_train, 
     for pooled in (False, True) if pool and n_res < 50 else (False,):
         xs, ys = (x_all, y_all) if pooled else (x, y)
         for family in args.families:
-            for param in GRID[family]:
+            for param in args.grid.get(family, GRID[family]):
                 idx, s = out_of_fold(estimator(family, param, multilabel, args.seed), xs, ys, folds, args.seed, args.jobs, only=own)
                 f1 = round(macro_f1(ys[idx], s, kind, classes), 4)
                 candidates.append({"family": family, "param": param, "pooled_languages": pooled, "cv_macro_f1": f1, "_oof": (idx, s)})
@@ -287,6 +287,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--langs", default="it,en", help="languages (default %(default)s)")
     p.add_argument("--heads", default=",".join(ds.HEADS), help="heads (default %(default)s)")
     p.add_argument("--families", default="svc,nb", help="classifier families to compare: svc, nb, sgd, lr (default %(default)s)")
+    p.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="FAMILY=P[,P...]",
+        help="regularisation values to compare for a family instead of its default grid (repeatable), e.g. nb=0.3 to retrain quickly",
+    )
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (3 above 20k examples; default %(default)s)")
     p.add_argument("--holdout", type=float, default=0.3, help="share of the posts held out for evaluation (default %(default)s)")
     p.add_argument("--min-label-examples", type=int, default=100, help="multi-label: keep labels with this many examples")
@@ -301,6 +308,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError:
         raise ds.DataError("--train takes HEAD=FILE, e.g. --train sentiment=my_posts.tsv") from None
     args.families = args.families.split(",")
+    try:
+        args.grid = {f: [float(v) for v in values.split(",")] for f, values in (g.split("=", 1) for g in args.grid)}
+    except ValueError:
+        raise ds.DataError("--grid takes FAMILY=VALUE[,VALUE...], e.g. --grid nb=0.3,1") from None
     for head, path in args.train:
         if head not in ds.HEADS:
             raise ds.DataError(f"--train {head}={path}: unknown head, expected one of {', '.join(ds.HEADS)}")
