@@ -30,7 +30,6 @@ KNOWN_MISSES = {
         "0.800 with the hodi_it profile; 5-fold CV on HODI train 0.80: a linear head on hashed words and "
         "characters tops out there on homotransphobia detection",
     ),
-    ("it", "sentiment", "domain_heldout"): (0.78, "0.793 (brand); domain CV 0.74"),
     ("en", "sentiment", "domain_heldout"): (0.71, "0.722 (brand); domain CV 0.74"),
     ("en", "offensive", "tweeteval_en_val"): (
         0.73,
