@@ -235,6 +235,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_arguments(report_)
     report_.set_defaults(handler=report.run)
 
+    from pipelines.analytics import follow
+
+    analytics = sub.add_parser(
+        "analytics", help="crisis episodes and business gauges for a warehouse the streaming runners write (--follow: a sidecar)"
+    )
+    follow.add_arguments(analytics)
+    analytics.set_defaults(handler=follow.run)
+
     summary = sub.add_parser("summary", help="print the summary of a warehouse")
     summary.add_argument("--warehouse", default=None, help=f"DuckDB warehouse file (env ASCOLTO_WAREHOUSE; default {DEFAULT_WAREHOUSE})")
     return parser
@@ -396,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         from pipelines.dlq_cli import cmd_dlq
 
         commands["dlq"] = cmd_dlq
-    if hasattr(args, "handler"):  # subcommands whose parser names their handler (nlp, explain, enrich, query, report)
+    if hasattr(args, "handler"):  # subcommands whose parser names their handler (nlp, explain, enrich, query, report, analytics)
         commands[args.command] = args.handler
     try:
         if args.command == "demo":

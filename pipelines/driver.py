@@ -327,38 +327,22 @@ class EmbeddedDriver:
         Runs in its own transaction after the batch's: a failure here loses nothing (the next
         call recomputes from the batch ids it has not seen) and does not stop the pipeline; it is
         counted as an ``analytics`` failure."""
+        from pipelines.analytics.business import refresh_business_state
         from pipelines.analytics.care import update_care_responses
-        from pipelines.analytics.crisis import DETECTOR_VERSION, update_crisis_episodes
 
-        wh, m = self.warehouse, self.metrics
-        d = wh.dialect
+        wh = self.warehouse
         try:
-            update_crisis_episodes(wh.con, d, catalog=self.catalog)
             partitions = getattr(self, "partitions", None)  # unknown yet at start: rows without the overdue marks
             watermark = wh.global_watermark_ms(self.job.topic, len(partitions)) if partitions else None
             own = frozenset(b.id for b in self.catalog.brands if b.role == "own")
-            update_care_responses(wh.con, d, own, watermark, self.job.window_seconds, self.job.allowed_lateness_seconds)
-            open_severity = dict(  # brands with an open episode of this detector version, with its severity
-                wh.con.execute(
-                    "SELECT brand, max(severity) FROM crisis_episodes WHERE ended_at IS NULL AND detector_version = "
-                    f"{d.param} GROUP BY brand",
-                    [DETECTOR_VERSION],
-                ).fetchall()
-            )
-            care = wh.con.execute("SELECT brand, overdue, sla_share FROM v_care_sla_by_brand").fetchall() if refresh_care else []
+            refresh_business_state(wh.con, wh.dialect, self.catalog, self.metrics, refresh_care)
+            update_care_responses(wh.con, wh.dialect, own, watermark, self.job.window_seconds, self.job.allowed_lateness_seconds)
         except Exception as exc:  # noqa: BLE001 - any database error: the batch itself is committed
-            m.failures.labels("analytics").inc()
+            self.metrics.failures.labels("analytics").inc()
             log.warning("crisis and care update failed (retried after the next batch): %s", exc)
             return
-        for brand in self.catalog.brand_ids:
-            m.crisis_active.labels(brand).set(1 if brand in open_severity else 0)
-            m.crisis_severity.labels(brand).set(float(open_severity.get(brand) or 0.0))
         if refresh_care:
             self._care_refreshed = time.monotonic()
-        for brand, overdue, share in care:
-            m.care_overdue.labels(brand).set(int(overdue))
-            if share is not None:
-                m.care_sla_share.labels(brand).set(float(share))
 
     def run(
         self,

@@ -179,12 +179,16 @@ def _bucket(d: Dialect, step_ms: int) -> str:
     return f"CAST(floor({d.epoch_ms.format('event_time')} / {step_ms}) AS BIGINT)"
 
 
-def update_crisis_episodes(con, dialect: Dialect, params: CrisisParams | None = None, catalog=None, full: bool = False) -> CrisisUpdate:
+def update_crisis_episodes(
+    con, dialect: Dialect, params: CrisisParams | None = None, catalog=None, full: bool = False, changed: dict[str, int] | None = None
+) -> CrisisUpdate:
     """Brings ``crisis_episodes`` up to date with ``fact_events``; call it after each commit.
 
     Incremental: reads which negatives arrived since the last call (``batch_id`` above the one
     stored in ``warehouse_meta``) and how far event time advanced, re-runs only the affected
     brands from the affected time, and replaces their episodes from there in one transaction.
+    ``changed`` (brand -> earliest event time in ms) adds what arrived without a new batch id:
+    the streaming sink's change marks (``analytics.business``).
     ``full=True`` (or changed parameters, or events older than the first one seen) recomputes
     everything. ``catalog`` names the brands' own words, left out of the top terms."""
     t0 = time.perf_counter()
@@ -220,7 +224,7 @@ def update_crisis_episodes(con, dialect: Dialect, params: CrisisParams | None = 
             f"SELECT brand, {epoch('min')} {NEGATIVES} AND batch_id > {d.param} GROUP BY brand",
             [int(meta["last_batch_id"])],
         )
-        for brand, e_ms in new:
+        for brand, e_ms in [*new, *(changed or {}).items()]:
             start_at[brand] = min(start_at.get(brand, resume), int(e_ms) // step_ms)
         cooldown = p.cooldown_seconds * 1000
         stored = rows(

@@ -39,12 +39,7 @@ class PipelineMetrics:
             "ascolto_dead_letters_total", "Records that could not become events, by reason.", ["reason"], registry=r
         )
         self.batches = Counter("ascolto_batches_committed_total", "Micro-batches committed to the warehouse.", registry=r)
-        self.failures = Counter(
-            "ascolto_batch_failures_total",
-            "Micro-batch attempts that failed, by stage (kafka, pipeline, warehouse; analytics: the post-commit crisis and care update).",
-            ["stage"],
-            registry=r,
-        )
+        declare_failures(self, r)
         self.batch_duration = Histogram(
             "ascolto_batch_duration_seconds",
             "Wall time of one micro-batch, read to commit.",
@@ -101,30 +96,7 @@ class PipelineMetrics:
             ["brand", "sentiment"],
             registry=r,
         )
-        self.crisis_active = Gauge(
-            "ascolto_brand_crisis_active",
-            "1 while a crisis episode (detector crisis-v1) is open for the brand, else 0.",
-            ["brand"],
-            registry=r,
-        )
-        self.crisis_severity = Gauge(
-            "ascolto_brand_crisis_severity_ratio",
-            "Peak negative-mention rate of the open episode over the brand's baseline (0 without an open episode).",
-            ["brand"],
-            registry=r,
-        )
-        self.care_overdue = Gauge(
-            "ascolto_care_requests_overdue",
-            "Customer complaints and questions to an own brand still unanswered past the brand's SLA (care-v1).",
-            ["brand"],
-            registry=r,
-        )
-        self.care_sla_share = Gauge(
-            "ascolto_care_sla_share_ratio",
-            "Share of decided customer requests answered within the SLA (answered or overdue), per own brand (care-v1).",
-            ["brand"],
-            registry=r,
-        )
+        declare_business_state(self, r)
         self.build_info = Gauge(
             "ascolto_build_info", "Version of Ascolto and of its metric definitions.", ["version", "metric_version"], registry=r
         )
@@ -133,8 +105,68 @@ class PipelineMetrics:
             self.dead_letters.labels(reason.value)
         for kind in DuplicateKind:
             self.duplicates.labels(kind.value)
-        for stage in FAILURE_STAGES:
-            self.failures.labels(stage)
+
+    def serve(self, port: int, addr: str = "127.0.0.1") -> None:
+        start_http_server(port, addr=addr, registry=self.registry)
+
+
+def declare_failures(m, r: CollectorRegistry) -> None:
+    """``ascolto_batch_failures_total{stage}``: the pipeline's and the analytics sidecar's (stage analytics)."""
+    m.failures = Counter(
+        "ascolto_batch_failures_total",
+        "Micro-batch attempts that failed, by stage (kafka, pipeline, warehouse; analytics: the post-commit crisis and care update).",
+        ["stage"],
+        registry=r,
+    )
+    for stage in FAILURE_STAGES:
+        m.failures.labels(stage)
+
+
+def declare_business_state(m, r: CollectorRegistry) -> None:
+    """The crisis and care gauges, refreshed after embedded commits or by ``ascolto analytics``."""
+    m.crisis_active = Gauge(
+        "ascolto_brand_crisis_active",
+        "1 while a crisis episode (detector crisis-v1) is open for the brand, else 0.",
+        ["brand"],
+        registry=r,
+    )
+    m.crisis_severity = Gauge(
+        "ascolto_brand_crisis_severity_ratio",
+        "Peak negative-mention rate of the open episode over the brand's baseline (0 without an open episode).",
+        ["brand"],
+        registry=r,
+    )
+    m.care_overdue = Gauge(
+        "ascolto_care_requests_overdue",
+        "Customer complaints and questions to an own brand still unanswered past the brand's SLA (care-v1).",
+        ["brand"],
+        registry=r,
+    )
+    m.care_sla_share = Gauge(
+        "ascolto_care_sla_share_ratio",
+        "Share of decided customer requests answered within the SLA (answered or overdue), per own brand (care-v1).",
+        ["brand"],
+        registry=r,
+    )
+
+
+class AnalyticsMetrics:
+    """What ``ascolto analytics --follow`` (the sidecar of the streaming runners) exports: the
+    business gauges and analytics failures under the pipeline's names (the same alerts hold), and
+    its own progress."""
+
+    def __init__(self, registry: CollectorRegistry | None = None):
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        ProcessCollector(registry=r)
+        declare_failures(self, r)
+        declare_business_state(self, r)
+        self.runs = Counter("ascolto_analytics_runs_total", "Analytics passes that completed (crisis episodes and gauges).", registry=r)
+        self.changes = Counter(
+            "ascolto_analytics_changes_total", "Change marks of the streaming sink consumed by analytics passes.", registry=r
+        )
+        self.last_run = Gauge("ascolto_analytics_last_run_timestamp_seconds", "Unix time of the last completed analytics pass.", registry=r)
+        self.run_duration = Gauge("ascolto_analytics_run_duration_seconds", "Wall time of the last completed analytics pass.", registry=r)
 
     def serve(self, port: int, addr: str = "127.0.0.1") -> None:
         start_http_server(port, addr=addr, registry=self.registry)

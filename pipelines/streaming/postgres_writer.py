@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
+from pipelines.analytics.business import record_changes
 from pipelines.analytics.care import upsert_care_rows
 from pipelines.catalog import Catalog
 from pipelines.io.batch import POSTGRES, WINDOW_KEY_COLUMNS, events_to_arrow
@@ -42,6 +43,7 @@ class PostgresStreamingWriter:
                 self._upsert_panes(panes_to_arrow(latest_panes(panes)), window_seconds, now)
             if events:
                 self._insert_facts(events_to_arrow(events))
+                record_changes(self.con, POSTGRES, events, now)
             if duplicates or late or dead:
                 self._warehouse.insert_side_rows(duplicates, late, dead, STREAMING_BATCH_ID, now, idempotent=True)
             if care:

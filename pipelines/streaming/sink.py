@@ -6,6 +6,8 @@ idempotent, one transaction per bundle:
   index is higher (``revision`` holds pane index + 1); a replayed older pane changes nothing;
 - accepted events, duplicates, late events and dead letters are keyed by their Kafka
   coordinates (topic, partition, offset): a second insert of one record is a no-op;
+- change marks for ``ascolto analytics`` (``analytics.business.record_changes``) go with the
+  events: a replayed bundle adds marks again, which only makes the next crisis pass redo work;
 - care rows (``TrackCareRequests``) upsert by (request, brand) and only move forward
   (``analytics.care.upsert_care_rows``: earlier first answer, overdue set once).
 SQL per warehouse: ``DuckDBStreamingWriter`` here (tests, one machine), ``PostgresStreamingWriter``
@@ -29,6 +31,7 @@ import pyarrow as pa
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 
+from pipelines.analytics.business import record_changes
 from pipelines.analytics.care import read_care_policy, upsert_care_rows
 from pipelines.catalog import Catalog
 from pipelines.engagement import StageOutputs
@@ -81,6 +84,7 @@ class DuckDBStreamingWriter:
                 self._upsert_panes(panes_to_arrow(latest_panes(panes)), window_seconds, now)
             if events:
                 self._insert_facts(events_to_arrow(events))
+                record_changes(con, DUCKDB, events, now)
             self._insert_small(duplicates, late, dead, now)
             if care:
                 upsert_care_rows(con, DUCKDB, list(care), now)

@@ -392,6 +392,16 @@ CREATE TABLE IF NOT EXISTS care_response (
     PRIMARY KEY (request_id, brand, care_version)
 );
 
+-- Change marks of the streaming sink (pipelines/analytics/business.py): per committed bundle and
+-- brand, the earliest event time written. `ascolto analytics --follow` hands them to crisis-v1
+-- (what batch ids tell it on the embedded path) and deletes exactly the marks it used.
+CREATE TABLE IF NOT EXISTS analytics_changes (
+    change_id VARCHAR PRIMARY KEY,
+    brand VARCHAR NOT NULL,
+    min_event_time TIMESTAMP NOT NULL,
+    recorded_at TIMESTAMP NOT NULL
+);
+
 -- Strengths and weaknesses: aspect x polarity of the customer voice, per brand. A post counts
 -- once per aspect and polarity it carries ('support:negative' twice in one post is one negative
 -- mention of support); mentions = posts naming the aspect. verdict: strength when positive

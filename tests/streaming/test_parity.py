@@ -21,6 +21,11 @@ Arithmetic (W = 60 s windows, L = 300 s allowed lateness, all in ms):
   the care_response rows with due <= G_last are equal, overdue_at included; beyond G_last only
   the end of input fired the streaming timers, so there overdue_at is set on the streaming side
   alone, for exactly the requests not answered within their SLA.
+- crisis (50 events per minute: 20,000 events span 6.7 h, so the generator's burst at 66% of
+  them, 4.4 h in, is past crisis-v1's 1 h window + 3 h warm-up): the driver updates
+  crisis_episodes after each commit; the streaming warehouse gets them from one pass of the
+  sidecar ``ascolto analytics`` after the job (DuckDB admits one process per file). crisis-v1
+  depends on the facts only, so both must hold the same episodes.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipelines.catalog import load_catalog
+from pipelines.cli import main
 from pipelines.config import JobConfig
 from pipelines.generator import GeneratorConfig
 from pipelines.io.dead_letters import DeadLetterCodec
@@ -69,7 +75,7 @@ def _care(con, g_last_ms: int, settled: bool) -> list[tuple]:
     return con.execute(sql).fetchall()
 
 
-WALL_CLOCK_OR_BATCH = ("batch_id", "updated_at", "recorded_at", "first_seen", "last_seen", "revision", "is_final")
+WALL_CLOCK_OR_BATCH = ("batch_id", "updated_at", "recorded_at", "first_seen", "last_seen", "revision", "is_final", "computed_at")
 
 
 def _rows(con, table: str, exclude: str | None) -> list[tuple]:
@@ -128,7 +134,7 @@ def _dlq(bootstrap: str, topic: str) -> list[tuple]:
 
 
 def test_streaming_pipeline_and_embedded_driver_write_the_same_rows_and_counts(publish_stream, broker, tmp_path):
-    stream = publish_stream(GeneratorConfig(seed=31, events=EVENTS, events_per_minute=400))
+    stream = publish_stream(GeneratorConfig(seed=31, events=EVENTS, events_per_minute=50))
     kinds = collections.Counter(r.kind.split(":")[0] for r in stream.records)
     assert kinds["duplicate"] > 300 and kinds["malformed"] > 40 and kinds["cross_post"] > 100
     catalog = load_catalog()
@@ -156,7 +162,8 @@ def test_streaming_pipeline_and_embedded_driver_write_the_same_rows_and_counts(p
     source = mirrored_test_stream(broker.bootstrap_servers, stream.topic, driver.boundaries, job.chunk_records)
     build_streaming(p, sjob, catalog, StreamingSettings(dedup_key_buckets=8, window_key_shards=4), source=source)
     p.run().wait_until_finish()
-    close_writers()  # the sink's cached connections: the test reads the file next
+    close_writers()  # the sink's cached connections: the sidecar and the test open the file next
+    assert main(["analytics", "--warehouse", sjob.warehouse]) == 0  # the sidecar's pass, through the real CLI
 
     emb = duckdb.connect(job.warehouse, read_only=True)
     stm = duckdb.connect(sjob.warehouse, read_only=True)
@@ -183,7 +190,12 @@ def test_streaming_pipeline_and_embedded_driver_write_the_same_rows_and_counts(p
         assert [(True, True), (False, False)] == [r[:2] for r in sorted(emb_final, reverse=True)]
         assert [(True, True), (False, True)] == [r[:2] for r in sorted(stm_final, reverse=True)]
         assert [r[2] for r in sorted(emb_final, reverse=True)] == [r[2] for r in sorted(stm_final, reverse=True)]
-        # every BI view over them (share of voice, sentiment, care, aspects...)
+        # crisis episodes: the driver's (after each commit) and the sidecar's (one pass), the same
+        crisis = "computed_at"
+        assert _rows(stm, "crisis_episodes", crisis) == _rows(emb, "crisis_episodes", crisis)
+        assert [r[0] for r in _rows(emb, "crisis_episodes", crisis)].count("nuvola") >= 1
+        assert stm.execute("SELECT count(*) FROM analytics_changes").fetchall() == [(0,)]  # the pass used every mark
+        # every BI view over them (share of voice, sentiment, care, crises, aspects...)
         for view in _views(emb):
             assert _rows(stm, view, None) == _rows(emb, view, None), view
         # care: the streaming timers' care_response equals the driver's up to G_last, overdue
