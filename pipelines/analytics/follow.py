@@ -10,6 +10,10 @@ the next one redoes it. Without ``--follow``: one pass, then exit (cron, or afte
 DuckDB admits one process per file). With ``--follow``: a pass every ``--interval-seconds``,
 until SIGTERM or Ctrl-C, one log line per pass, ``/metrics`` on ``--metrics-port``.
 
+One sidecar per warehouse: on PostgreSQL each holds a session advisory lock
+(``SIDECAR_LOCK``), so a second one (a rolling update, a duplicate deployment) waits instead of
+racing the first with older reads.
+
 Runner-agnostic on purpose: it needs the warehouse only, so the same sidecar serves Flink
 (a second container in the job's pod), Dataflow (a small always-on service) and the embedded
 driver's PostgreSQL warehouse (where it is not needed: the driver does this after commits).
@@ -31,6 +35,7 @@ from pipelines.io.metrics import AnalyticsMetrics
 
 log = logging.getLogger("ascolto.analytics")
 DEFAULT_METRICS_PORT = 9465
+SIDECAR_LOCK = 0x6173636F6C746F  # pg_advisory_lock key: "ascolto"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -70,7 +75,7 @@ def analytics_pass(con, dialect, catalog, metrics: AnalyticsMetrics) -> PassRepo
 
 def run(args: argparse.Namespace) -> int:
     from pipelines.catalog import load_catalog
-    from pipelines.io.warehouse import open_warehouse
+    from pipelines.io.warehouse import is_postgres, open_warehouse
 
     if args.interval_seconds <= 0:
         raise ConfigError("--interval-seconds must be positive")
@@ -79,7 +84,6 @@ def run(args: argparse.Namespace) -> int:
     location = warehouse_location(args.warehouse)
     catalog = load_catalog()
     warehouse = open_warehouse(location)  # a WarehouseError is one line (cli)
-    warehouse.sync_brands(catalog)  # brand_dim, which the care and share-of-voice views join
     metrics = AnalyticsMetrics()
     stop = threading.Event()
     if args.follow:
@@ -88,6 +92,11 @@ def run(args: argparse.Namespace) -> int:
         if args.metrics_port:
             metrics.serve(args.metrics_port, args.metrics_addr)
             log.info("analytics metrics at http://%s:%d/metrics", args.metrics_addr, args.metrics_port)
+    if is_postgres(location):
+        if not warehouse.con.execute("SELECT pg_try_advisory_lock(%s)", [SIDECAR_LOCK]).fetchall()[0][0]:
+            log.info("another 'ascolto analytics' holds this warehouse: waiting for it to stop")
+            warehouse.con.execute("SELECT pg_advisory_lock(%s)", [SIDECAR_LOCK])
+    warehouse.sync_brands(catalog)  # brand_dim, which the care and share-of-voice views join
     passes, failed = 0, 0
     try:
         while True:

@@ -26,9 +26,10 @@ and with millisecond watermarks T - 1 us means "watermark >= T" whichever the ru
   than the retention after an answer that came first, is not matched on this path (the dedup
   retention, 24 h by default, bounds state the same way).
 An element's timestamp is at most the watermark its events were classified on time against
-(the source stamps chunks at the partition's running maximum, the TestStream at the watermark
-before the batch), so an answer at or before a deadline holds the watermark before the
-``overdue`` timer of that deadline until it is processed.
+(the source stamps a chunk at its partition's running maximum before it, the TestStream at the
+watermark before the batch). An answer r at or before a deadline is accepted only while
+window_end(r) + L > that watermark, and window_end(r) + L <= due, so its element holds the
+watermark below ``due`` until it is processed: the ``overdue`` timer cannot overtake it.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@
                records: the runner stores the remaining range with the job's checkpoint)
 
 Each output is a ``RecordChunk`` (up to ``chunk_records`` records of one partition, offset
-order) timestamped at the partition's running maximum event time. The watermark estimator
+order) timestamped at the partition's running maximum event time before it. The watermark estimator
 (``ManualWatermarkEstimator``, its state checkpointed with the restriction) is set to that
 maximum: per partition exactly the embedded driver's watermark (max event time decoded so far,
 invalid and undecodable records ignored), so Beam's watermark, the minimum over partitions, is
@@ -134,7 +134,9 @@ class ReadPartitionFn(beam.DoFn):
             ts = current if t is None or (current is not None and Timestamp(micros=t * 1000) <= current) else Timestamp(micros=t * 1000)
             if ts is not None and ts > MIN_TIMESTAMP:
                 watermark.set_watermark(ts)
-            yield beam.window.TimestampedValue(RecordChunk(element.topic, element.partition, chunk), ts or MIN_TIMESTAMP)
+            # stamped at the watermark before the chunk: an event of it that is on time holds the
+            # downstream watermark below every timer its arrival can still affect (care timers)
+            yield beam.window.TimestampedValue(RecordChunk(element.topic, element.partition, chunk), current or MIN_TIMESTAMP)
             tracker.defer_remainder()
         else:
             tracker.defer_remainder(Duration(seconds=IDLE_RESUME_SECONDS))

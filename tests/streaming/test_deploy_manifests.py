@@ -33,7 +33,7 @@ def _docs(path: Path) -> list[dict]:
 
 def test_every_manifest_parses_and_pins_its_images():
     manifests = sorted(FLINK.glob("*.yaml"))
-    assert {m.name for m in manifests} == {"flink-deployment.yaml", "submit-job.yaml"}
+    assert {m.name for m in manifests} == {"flink-deployment.yaml", "submit-job.yaml", "analytics-sidecar.yaml"}
     images = [i for m in manifests for d in _docs(m) for i in _images(d)]
     assert len(images) >= 3
     for image in images:
@@ -91,3 +91,40 @@ def test_the_flex_template_parameters_are_run_options_and_its_entry_point_exists
     launch = DATAFLOW / "launch.sh"
     assert subprocess.run(["bash", "-n", str(launch)], capture_output=True).returncode == 0
     assert "metadata.json" in launch.read_text() and "flex-template run" in launch.read_text()
+
+
+def _sidecar_container(path: Path) -> dict:
+    docs = _docs(path)
+    (container,) = docs[0]["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+def test_the_analytics_sidecars_run_a_command_the_cli_accepts_on_the_metrics_port_they_expose():
+    """Flink (a Deployment next to the cluster) and Dataflow (a Cloud Run service): one instance,
+    ``ascolto analytics --follow`` against the job's warehouse, /metrics on the port they expose."""
+    from pipelines.analytics import follow
+
+    parser = cli.build_parser()
+    for path in (FLINK / "analytics-sidecar.yaml", DATAFLOW / "analytics-sidecar.yaml"):
+        container = _sidecar_container(path)
+        assert container["command"] == ["ascolto"]
+        args = parser.parse_args(container["args"])
+        assert args.command == "analytics" and args.follow and args.handler is follow.run and args.metrics_addr == "0.0.0.0"
+        assert container["ports"][0]["containerPort"] == args.metrics_port
+        assert {e["name"] for e in container["env"]} == {"ASCOLTO_WAREHOUSE"}
+    flink = _docs(FLINK / "analytics-sidecar.yaml")
+    deployment, service = flink
+    assert deployment["spec"]["replicas"] == 1 and deployment["spec"]["strategy"]["type"] == "Recreate"
+    assert _sidecar_container(FLINK / "analytics-sidecar.yaml")["image"] == re.search(
+        r"-t (ascolto-flink:\S+)", (FLINK / "Dockerfile").read_text()
+    ).group(1)
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    (run,) = _docs(DATAFLOW / "analytics-sidecar.yaml")
+    scale = run["spec"]["template"]["metadata"]["annotations"]
+    assert scale["autoscaling.knative.dev/minScale"] == scale["autoscaling.knative.dev/maxScale"] == "1"
+    assert scale["run.googleapis.com/cpu-throttling"] == "false"  # passes run between requests
+    launch = (DATAFLOW / "launch.sh").read_text()
+    image = _sidecar_container(DATAFLOW / "analytics-sidecar.yaml")["image"]
+    version = re.search(r"^VERSION=(\S+)", launch, re.M).group(1)
+    assert f"image: {image}".replace(version, "${VERSION}") in launch  # the placeholder launch.sh replaces
+    assert "gcloud run services replace" in launch and "analytics-sidecar.yaml" in launch

@@ -47,7 +47,7 @@ def test_each_partition_is_read_in_offset_order_with_its_event_time_watermark(pu
         for element in partitions:
             watermark = ManualWatermarkEstimator(None)
             chunks, stamps, rest, delay = _read_until_idle(fn, element, watermark)
-            assert stamps == sorted(stamps)  # each chunk at the running max: never behind the watermark
+            assert stamps == sorted(stamps)  # each chunk at the running max before it: never behind the watermark
             offsets = [r.offset for c in chunks for r in c.records]
             published = sorted(o for p, o in stream.coordinates if p == element.partition)
             assert offsets == published and max(len(c.records) for c in chunks) == 400
