@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import math
 
 import apache_beam as beam
 import duckdb
@@ -80,12 +81,22 @@ WALL_CLOCK_OR_BATCH = ("batch_id", "updated_at", "recorded_at", "first_seen", "l
 
 def _rows(con, table: str, exclude: str | None) -> list[tuple]:
     if exclude is None:  # a view: leave out what only says when or in which micro-batch a row was written
-        # Averages of floats depend on the order DuckDB reads the (identical) rows in: the last
-        # bits of a sum are not associative. Doubles are compared at 9 decimals, all else exactly.
         described = con.execute(f"DESCRIBE {table}").fetchall()
-        cols = [f"round({c}, 9)" if t in ("DOUBLE", "FLOAT") else c for c, t, *_ in described if c not in WALL_CLOCK_OR_BATCH]
+        cols = [c for c, *_ in described if c not in WALL_CLOCK_OR_BATCH]
         return con.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY ALL").fetchall()
     return con.execute(f"SELECT * EXCLUDE ({exclude}) FROM {table} ORDER BY ALL").fetchall()
+
+
+def _same(got: list[tuple], want: list[tuple]) -> bool:
+    """Equal row for row, doubles to 12 significant digits and all else exactly: averages of
+    floats depend on the order DuckDB reads the (identical) rows in (the last bits of a sum are
+    not associative), and rounding both to a fixed decimal still splits values that straddle
+    a rounding boundary (measured: 0.1142421875 either side)."""
+
+    def cell(a, b) -> bool:
+        return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12) if isinstance(a, float) and isinstance(b, float) else a == b
+
+    return len(got) == len(want) and all(len(r) == len(w) and all(map(cell, r, w)) for r, w in zip(got, want))
 
 
 def _views(con) -> list[str]:
@@ -197,11 +208,14 @@ def test_streaming_pipeline_and_embedded_driver_write_the_same_rows_and_counts(p
         assert stm.execute("SELECT count(*) FROM analytics_changes").fetchall() == [(0,)]  # the pass used every mark
         # every BI view over them (share of voice, sentiment, care, crises, aspects...)
         for view in _views(emb):
-            assert _rows(stm, view, None) == _rows(emb, view, None), view
+            assert _same(_rows(stm, view, None), _rows(emb, view, None)), view
         # care: the streaming timers' care_response equals the driver's up to G_last, overdue
         # alerts included; beyond it the same requests and answers (arithmetic in the docstring)
         settled = _care(stm, g_last, True)
         assert settled == _care(emb, g_last, True)
+        # (beyond is empty on this stream: brand replies hours after the last requests carry the
+        # driver's last watermark past every deadline; the end-of-input case is held by
+        # test_care_timers.py and the PostgreSQL sink test)
         beyond_stm, beyond_emb = _care(stm, g_last, False), _care(emb, g_last, False)
         assert [r[:-1] for r in beyond_stm] == [r[:-1] for r in beyond_emb] and all(r[-1] is None for r in beyond_emb)
         late_or_never = [r[:-1] for r in beyond_stm if r[4] in ("complaint", "question") and (r[7] is None or r[7] > r[8])]
@@ -219,7 +233,7 @@ def test_streaming_pipeline_and_embedded_driver_write_the_same_rows_and_counts(p
         overdue_answered_late = [r for r in settled if r[-1] is not None and r[6] is not None]
         overdue_never = [r for r in settled if r[-1] is not None and r[6] is None]
         within = [r for r in settled if r[-1] is None and r[6] is not None]
-        assert len(overdue_answered_late) >= 3 and len(overdue_never) >= 10 and len(within) >= 20, (
+        assert len(overdue_answered_late) >= 300 and len(overdue_never) >= 300 and len(within) >= 300, (
             len(overdue_answered_late),
             len(overdue_never),
             len(within),
