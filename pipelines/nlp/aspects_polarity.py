@@ -12,6 +12,7 @@ All of them read ``aspects_tokens.Tokens``.
 from __future__ import annotations
 
 import math
+from itertools import compress
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,15 +25,17 @@ __all__ = ["POLARITIES", "Detector", "PolarityModel", "clause_features", "clause
 POLARITIES = ("negative", "neutral", "positive")
 _NOT_WORDS = (lx.CLAUSE_END, lx.MARK)
 _SCOPE_ENDS = (lx.CLAUSE_END, lx.MARK, lx.CONTRAST)
-_POLAR = (lx.POSITIVE, lx.NEGATIVE, lx.INSULT)
+_BOUNDARIES = frozenset((lx.CONTRAST, lx.MARK, lx.CLAUSE_END))
+_SIGNALS = frozenset((lx.POSITIVE, lx.NEGATIVE, lx.INSULT, lx.EMOJI_POS, lx.EMOJI_NEG))
 
 
 def clauses(toks: Tokens, split_commas: bool) -> list[tuple[int, int]]:
     """Token ranges of the clauses: cut after sentence punctuation (and commas) and before contrast words."""
     out = []
     start = 0
-    keys = toks.keys
-    for i, k in enumerate(toks.kinds):
+    keys, kinds = toks.keys, toks.kinds
+    for i in compress(range(len(kinds)), map(_BOUNDARIES.__contains__, kinds)):  # the other tokens cut nothing
+        k = kinds[i]
         if k == lx.CONTRAST and i > start:
             out.append((start, i))
             start = i
@@ -64,22 +67,20 @@ def negation_marks(toks: Tokens, window: int) -> list[bool]:
 
 
 def _signals(kinds: tuple[int, ...], marks: list[bool], a: int, b: int) -> tuple[float, float, float, float]:
-    """(lexicon +, lexicon -, emoji +, emoji -) of tokens [a, b): negation flips, an intensifier weighs 1.5."""
+    """(lexicon +, lexicon -, emoji +, emoji -) of tokens [a, b): negation flips, an intensifier right before weighs 1.5."""
     lp = ln = ep = en = 0.0
-    boost = False
-    for i in range(a, b):
+    for i in compress(range(a, b), map(_SIGNALS.__contains__, kinds[a:b])):  # in order: the sums are the same floats
         k = kinds[i]
-        if k in _POLAR:
-            w = 1.5 if boost else 1.0
+        if k == lx.EMOJI_POS:
+            ep += 1
+        elif k == lx.EMOJI_NEG:
+            en += 1
+        else:
+            w = 1.5 if i > a and kinds[i - 1] == lx.INTENSIFIER else 1.0
             if (k == lx.POSITIVE) != marks[i]:
                 lp += w
             else:
                 ln += w
-        elif k == lx.EMOJI_POS:
-            ep += 1
-        elif k == lx.EMOJI_NEG:
-            en += 1
-        boost = k == lx.INTENSIFIER
     return lp, ln, ep, en
 
 
@@ -89,16 +90,15 @@ def clause_features(toks: Tokens, marks: list[bool], a: int, b: int, category: s
     Words of the clause (stems; '~' marks a negated one), the clause's lexicon and emoji
     polarity, its '?' and '!', whether it opens with a contrast word, the category, and the
     post's own lexicon/emoji polarity and '?' as weaker context (``post``, from ``post_context``).
+    Features are in the order of the tokens that make them (the model sums in that order).
     """
     f: dict[str, float] = {"c:" + category: 1.0}
-    keys, kinds = toks.keys, toks.kinds
-    for i in range(a, b):
-        if kinds[i] not in _NOT_WORDS:
-            f[("w:~" if marks[i] else "w:") + keys[i]] = 1.0
-        elif keys[i] == "?":
-            f["q"] = 1.0
-        elif keys[i] == "!":
-            f["excl"] = 1.0
+    names = toks.names[a:b]
+    if True in marks[a:b]:  # only words are ever marked
+        keys = toks.keys
+        names = tuple("w:~" + keys[i] if marks[i] else names[i - a] for i in range(a, b))
+    f.update(dict.fromkeys(filter(None, names), 1.0))
+    kinds = toks.kinds
     lp, ln, ep, en = _signals(kinds, marks, a, b)
     for name, v in (("lex+", lp), ("lex-", ln), ("emo+", ep), ("emo-", en)):
         if v:

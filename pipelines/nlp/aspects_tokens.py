@@ -3,7 +3,8 @@
 ``tokens(text, lang)`` -> ``Tokens``, parallel columns with one entry per token: its offsets in
 the text, the folded word as written, its stem (``stem``: the key for vocabulary matching and
 the polarity model's features), its lexicon kind (``lexicon.token_kind``, emoticons mapped to
-emoji polarity) and the stem of its one-letter form when it is elongated ("slooow" -> "slow").
+emoji polarity) and the stem of its one-letter form when it is elongated ("slooow" -> "slow"), and its name among
+the polarity model's clause features ("w:<stem>" for a word, "q" and "excl" for '?' and '!').
 A token is a word, an emoticon or one punctuation mark; English keeps "don't" whole (a
 negator); camelCase hashtags are cut into their words ("#ServizioClienti" -> servizio clienti).
 
@@ -71,19 +72,27 @@ def stem(token: str, lang: str) -> str:
     return t[:end]
 
 
-def token_info(t: str, lang: str) -> tuple[str, int, str | None]:
-    """(stem, lexicon kind, stem of the one-letter form or None) of a folded token."""
+def token_info(t: str, lang: str) -> tuple[str, int, str | None, str | None]:
+    """(stem, lexicon kind, stem of the one-letter form or None, clause feature name or None) of a folded token."""
     if t in _EMOTICONS_POS:
-        return t, lx.EMOJI_POS, None
+        return t, lx.EMOJI_POS, None, "w:" + t
     if t in _EMOTICONS_NEG:
-        return t, lx.EMOJI_NEG, None
+        return t, lx.EMOJI_NEG, None, "w:" + t
     t = t.replace("\u2019", "'")
     two = _ELONG.sub(r"\1\1", t) if len(t) > 2 else t
     one = _ELONG.sub(r"\1", t) if two != t else None
     kind = lx.token_kind(two, lang)
     if one is not None and kind == lx.PLAIN:
         kind = lx.token_kind(one, lang)
-    return stem(two, lang), kind, stem(one, lang) if one is not None else None
+    key = stem(two, lang)
+    return key, kind, stem(one, lang) if one is not None else None, feature_name(key, kind)
+
+
+def feature_name(key: str, kind: int) -> str | None:
+    """A token's clause feature: 'w:<stem>' for a word (or emoji), 'q' / 'excl' for '?' / '!', None for other marks."""
+    if kind != lx.CLAUSE_END and kind != lx.MARK:
+        return "w:" + key
+    return "q" if key == "?" else "excl" if key == "!" else None
 
 
 class _TokenCache(dict):
@@ -93,7 +102,7 @@ class _TokenCache(dict):
         super().__init__()
         self.lang = lang
 
-    def __missing__(self, t: str) -> tuple[str, int, str | None]:
+    def __missing__(self, t: str) -> tuple[str, int, str | None, str | None]:
         if len(self) > _CACHE_MAX:
             self.clear()
         info = self[t] = token_info(t, self.lang)
@@ -106,16 +115,16 @@ _CACHES = {lang: _TokenCache(lang) for lang in TOKEN_PATTERNS}
 class Tokens:
     """A post's tokens as parallel tuples, ``len()`` of them; ``folded`` is the text folded, offsets equal."""
 
-    __slots__ = ("folded", "starts", "ends", "words", "keys", "kinds", "alts")
+    __slots__ = ("folded", "starts", "ends", "words", "keys", "kinds", "alts", "names")
 
     def __init__(self, folded: str, spans: list[tuple[int, int]], words: list[str], lang: str):
         self.folded = folded
         self.words = tuple(words)
         if words:
             self.starts, self.ends = zip(*spans)
-            self.keys, self.kinds, self.alts = zip(*map(_CACHES[lang].__getitem__, words))
+            self.keys, self.kinds, self.alts, self.names = zip(*map(_CACHES[lang].__getitem__, words))
         else:
-            self.starts = self.ends = self.keys = self.kinds = self.alts = ()
+            self.starts = self.ends = self.keys = self.kinds = self.alts = self.names = ()
 
     def __len__(self) -> int:
         return len(self.words)
@@ -126,7 +135,9 @@ def camel_cuts(text: str) -> list[int]:
     cuts: list[int] = []
     if "#" in text:
         for m in _CAMEL.finditer(text):
-            cuts.extend(m.start(1) + c.start() for c in _CAMEL_CUT.finditer(m.group(1)))
+            tag = m.group(1)
+            if tag[1:] != tag[1:].lower():  # else no capital letter can start a word
+                cuts.extend(m.start(1) + c.start() for c in _CAMEL_CUT.finditer(tag))
     return cuts
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from importlib import resources
-from itertools import compress
+from itertools import chain, compress
 from pathlib import Path
 
 import yaml
@@ -27,9 +27,13 @@ PROJECT = "project"  # the packaged brand catalog's vocabulary
 _WORD = re.compile(r"\w+")
 # Where the aspect tokens are not the text's \w+ words: an emoticon that swallows the first
 # letter or digit of a word (":Dprezzo", "<3rete"), and English "n't" glued to a word ("don'tx").
+_CACHE_MAX = 200_000
+_NONE: frozenset[frozenset[str]] = frozenset()
+# Written to start with a character class (the regex engine then skips to candidates fast):
+# it = (?:[:;=]'?-?[dps]|</?3)\w, en = the same or n['’]t\w.
 _SPLITS_WORDS = {
-    "it": re.compile(r"(?:[:;=]'?-?[dps]|</?3)\w"),
-    "en": re.compile(r"(?:[:;=]'?-?[dps]|</?3|n['\u2019]t)\w"),
+    "it": re.compile(r"[:;=<](?:(?<=[:;=])'?-?[dps]|(?<=<)/?3)\w"),
+    "en": re.compile(r"['\u2019:;=<](?:(?<=n['\u2019])t|(?<=[:;=])'?-?[dps]|(?<=<)/?3)\w"),
 }
 
 
@@ -93,7 +97,7 @@ def load_vocabulary(catalog: str | Path | None = None) -> AspectVocabulary:
     return AspectVocabulary(name, tuple(section["categories"]), terms, source)
 
 
-class _Candidates(dict):
+class _Starts(dict):
     """Folded word -> can a hit start at it (its stem starts a term, a prefix or a solid form matches)?"""
 
     def __init__(self, index: LangIndex):
@@ -102,21 +106,42 @@ class _Candidates(dict):
 
     def __missing__(self, word: str) -> bool:
         index = self.index
-        key, _, alt = _CACHES[index.lang][word]
-        hit = (
-            key in index.first
-            or (alt is not None and alt in index.first)
-            or word in index.solid
-            or (
-                bool(index.prefix_lengths)
-                and len(word) >= index.prefix_lengths[0]
-                and any(word[:n] in index.prefixes for n in index.prefix_lengths)
-            )
-        )
-        if len(self) > 200_000:
+        key, _, alt, _ = _CACHES[index.lang][word]
+        hit = key in index.first or (alt is not None and alt in index.first) or _prefix_or_solid(word, index)
+        if len(self) > _CACHE_MAX:
             self.clear()
         self[word] = hit
         return hit
+
+
+class _Parts(dict):
+    """Folded word -> True if it alone may make a hit (a one-word term, a prefix, a solid form), else the
+    stem sets of the multi-word terms it may be part of (empty: none). Frozensets cache their hash:
+    posts put these values in a set."""
+
+    def __init__(self, index: LangIndex):
+        super().__init__()
+        self.index = index
+
+    def __missing__(self, word: str) -> bool | frozenset[frozenset[str]]:
+        index = self.index
+        key, _, alt, _ = _CACHES[index.lang][word]
+        found: bool | frozenset[frozenset[str]]
+        if key in index.singles or (alt is not None and alt in index.singles) or _prefix_or_solid(word, index):
+            found = True
+        else:
+            found = index.multi.get(key, _NONE) | (index.multi.get(alt, _NONE) if alt is not None else _NONE)
+        if len(self) > _CACHE_MAX:
+            self.clear()
+        self[word] = found
+        return found
+
+
+def _prefix_or_solid(word: str, index: LangIndex) -> bool:
+    if word in index.solid:
+        return True
+    lengths = index.prefix_lengths
+    return bool(lengths) and len(word) >= lengths[0] and any(word[:n] in index.prefixes for n in lengths)
 
 
 @dataclass
@@ -126,11 +151,15 @@ class LangIndex:
     prefixes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # prefix -> [(category, term)]
     solid: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # "servizioclienti" -> [(category, term)]
     prefix_lengths: tuple[int, ...] = ()
-    words_suffice: bool = True  # every term starts with a \w+ word: ``may_match`` may rule posts out
-    candidates: _Candidates = field(init=False, repr=False, compare=False)
+    singles: set[str] = field(default_factory=set)  # stems of the one-token terms
+    multi: dict[str, frozenset[frozenset[str]]] = field(default_factory=dict)  # word stem -> word stem sets of its multi-token terms
+    words_suffice: bool = True  # every term has a \w+ word, every prefix is one: ``may_match`` may rule posts out
+    starts: _Starts = field(init=False, repr=False, compare=False)
+    parts: _Parts = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        self.candidates = _Candidates(self)
+        self.starts = _Starts(self)
+        self.parts = _Parts(self)
 
 
 def build_index(vocab: AspectVocabulary, lang: str) -> LangIndex:
@@ -148,18 +177,40 @@ def build_index(vocab: AspectVocabulary, lang: str) -> LangIndex:
             index.first.setdefault(stems[0], []).append((stems, category, term))
             if len(toks) > 1:
                 index.solid.setdefault("".join(t for t in toks if t.isalnum()), []).append((category, term))
+                required = frozenset(s for s in stems if _WORD.fullmatch(s))  # every hit has these stems
+                index.words_suffice &= bool(required)
+                for s in required:
+                    index.multi[s] = index.multi.get(s, _NONE) | {required}
+            else:
+                index.singles.add(stems[0])
+                index.words_suffice &= bool(_WORD.fullmatch(stems[0]))
     index.prefix_lengths = tuple(sorted({len(p) for p in index.prefixes}))
-    index.words_suffice = all(_WORD.fullmatch(k) for k in (*index.first, *index.prefixes, *index.solid))
+    index.words_suffice &= all(_WORD.fullmatch(p) for p in index.prefixes)
     return index
 
 
 def may_match(text: str, folded: str, words: list[str], index: LangIndex) -> bool:
     """False only if ``find_terms`` certainly finds nothing in ``text``, given ``folded = fold(text)``
-    and ``words = pipelines.text.tokenize(folded)``; True when a hit is possible."""
-    if any(map(index.candidates.__getitem__, words)) or not index.words_suffice:
+    and ``words = pipelines.text.tokenize(folded)``; True when a hit is possible.
+
+    The aspect tokens that are words are these words, but for the cases that return True at
+    once, and camelCase hashtags, whose parts are added. A post may have a hit if one of its
+    words makes one alone, or if it has every word stem of some multi-word term."""
+    parts = set(map(index.parts.__getitem__, words))
+    if True in parts or not index.words_suffice or len(folded) != len(text) or _SPLITS_WORDS[index.lang].search(folded):
         return True
-    # Otherwise the aspect tokens that are words are exactly these words, unless:
-    return len(folded) != len(text) or _SPLITS_WORDS[index.lang].search(folded) is not None or bool(camel_cuts(text))
+    cuts = camel_cuts(text)
+    if cuts:
+        bounds = [0, *cuts, len(folded)]
+        words = _WORD.findall(" ".join(folded[a:b] for a, b in zip(bounds, bounds[1:])))
+        parts.update(map(index.parts.__getitem__, words))
+        if True in parts:
+            return True
+    parts.discard(_NONE)
+    if not parts:
+        return False
+    present = set(chain.from_iterable(map(_CACHES[index.lang].__getitem__, words)))  # stems (and kinds, names: harmless)
+    return any(required <= present for sets in parts for required in sets)
 
 
 def find_terms(toks: Tokens, index: LangIndex, masked: set[int] | None = None) -> list[tuple[int, int, str, str]]:
@@ -168,7 +219,7 @@ def find_terms(toks: Tokens, index: LangIndex, masked: set[int] | None = None) -
     Tokens in ``masked`` (inside a brand or product mention: "Dolce Forno" is not about taste)
     never match.
     """
-    flags = list(map(index.candidates.__getitem__, toks.words))
+    flags = list(map(index.starts.__getitem__, toks.words))
     if not any(flags):
         return []
     found = []
