@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from importlib import resources
+from itertools import chain
 from pathlib import Path
 
 import yaml
@@ -140,13 +141,10 @@ class BrandMatcher:
 
     def match_tokens(self, folded: str, tokens: list[str]) -> list[str]:
         found: set[str] = set()
-        first = self._first
-        for tok in tokens:
-            candidates = first.get(tok)
-            if candidates:
-                for check, brand in candidates:
-                    if brand not in found and (check is None or check.search(folded)):
-                        found.add(brand)
+        for candidates in filter(None, map(self._first.get, tokens)):  # most posts: no candidate, no Python loop
+            for check, brand in candidates:
+                if brand not in found and (check is None or check.search(folded)):
+                    found.add(brand)
         return sorted(found, key=self._order.__getitem__) if len(found) > 1 else list(found)
 
     def match(self, text: str | None) -> list[str]:
@@ -199,14 +197,7 @@ class MentionMatcher:
 
     def spans_tokens(self, text: str, folded: str, tokens: list[str]) -> list[Mention]:
         """Spans given the text, its ``fold`` and its ``tokenize`` (the enrichment computes both once)."""
-        first = self._first
-        hits = None
-        for tok in tokens:
-            cands = first.get(tok)
-            if cands:
-                if hits is None:
-                    hits = set()
-                hits.update(cands)
+        hits = set(chain.from_iterable(filter(None, map(self._first.get, tokens))))
         if not hits:
             return []
         if len(folded) != len(text):  # lower() changed a length (rare: 'İ'): fold char by char to keep offsets

@@ -31,6 +31,7 @@ dictionary lookups; the others are tokenised and scored.
 from __future__ import annotations
 
 import json
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -201,8 +202,10 @@ class AspectTagger:
         index = self._index.get(lang) or self._fallback[tl]
         spans = mentions if mentions is not None else self.mentions.spans(text) if self.mentions is not None else ()
         masked = None
-        if spans:
-            masked = {i for i, (a, b) in enumerate(zip(toks.starts, toks.ends)) for m in spans if m.start <= a and b <= m.end}
+        if spans:  # tokens are in order and do not overlap: those inside a mention are a range
+            masked = set()
+            for m in spans:
+                masked.update(range(bisect_left(toks.starts, m.start), bisect_right(toks.ends, m.end)))
         return text, tl, toks, find_terms(toks, index, masked)
 
     def _decide(self, found: list, p: np.ndarray) -> tuple[list, list[str]]:

@@ -112,6 +112,11 @@ class LinearHead:
             return [classes[1] if hit else classes[0] for hit in (probs[:, 0] >= self.threshold[0]).tolist()]
         return [tuple(c for c, hit in zip(classes, row) if hit) for row in (probs >= self.threshold).tolist()]
 
+    def _top(self, probs: np.ndarray, labels: list) -> list[str]:
+        """A multi-label head's one label per row: its most probable label over threshold, ``none`` without one."""
+        top = [self.classes[i] for i in np.where(probs >= self.threshold, probs, -1.0).argmax(axis=1).tolist()]
+        return [t if lab else NONE_LABEL for t, lab in zip(top, labels)]
+
     def outputs(self, scores: np.ndarray) -> list[dict]:
         """Per row: ``{"label": ..., "probs": {class: p}}`` (+ ``"labels"`` for a multi-label head). Vectorised where it counts."""
         probs = self.probabilities(scores)
@@ -123,11 +128,21 @@ class LinearHead:
         rows = probs.tolist()
         if self.kind == "multiclass":
             return [{"label": lab, "probs": dict(zip(classes, row))} for lab, row in zip(labels, rows)]
-        top = [classes[i] for i in np.where(probs >= self.threshold, probs, -1.0).argmax(axis=1).tolist()]
         return [
-            {"label": t if lab else NONE_LABEL, "labels": list(lab), "probs": dict(zip(classes, row))}
-            for t, lab, row in zip(top, labels, rows)
+            {"label": t, "labels": list(lab), "probs": dict(zip(classes, row))}
+            for t, lab, row in zip(self._top(probs, labels), labels, rows)
         ]
+
+    def columns(self, scores: np.ndarray) -> tuple[list[str], dict[str, np.ndarray]]:
+        """``outputs`` by column, without a dict per row: each row's ``label``, and per class the
+        probabilities as float64 (the same floats ``outputs`` gives)."""
+        probs = self.probabilities(scores)
+        labels = self.decide(probs)
+        p = probs.astype(np.float64)
+        if self.kind == "binary":
+            negative, positive = self.classes
+            return labels, {negative: 1.0 - p[:, 0], positive: p[:, 0]}
+        return labels if self.kind == "multiclass" else self._top(probs, labels), {c: p[:, k] for k, c in enumerate(self.classes)}
 
     def save(self, path: Path) -> None:
         rows = np.flatnonzero(np.any(self.coef != 0, axis=1)).astype(np.int32)

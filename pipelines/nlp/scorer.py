@@ -28,6 +28,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+import numpy as np
+
 from pipelines.nlp.features import FeatureConfig, Featuriser
 from pipelines.nlp.heads import DEFAULT_PROFILE, PROFILES, HeadStack, LinearHead
 
@@ -95,21 +97,28 @@ class LinearScorer:
             raise ScorerError(f"no models for language {lang!r} in {self.models_dir}")
         return loaded[1]
 
-    def score(self, texts: list[str], langs: list[str]) -> list[dict]:
+    def _scored(self, texts: list[str], langs: list[str]):
+        """(positions, head stack or None, decision scores by head) per language of the batch."""
         if len(texts) != len(langs):
             raise ValueError(f"{len(texts)} texts but {len(langs)} languages")
-        out: list[dict] = [{}] * len(texts)
         groups: dict[str, list[int]] = defaultdict(list)
         for i, lang in enumerate(langs):
             groups[lang].append(i)
         for lang, idx in groups.items():
             loaded = self._load(lang)
             if loaded is None:
+                yield idx, None, {}
+                continue
+            featuriser, stack = loaded
+            yield idx, stack, stack.scores(featuriser.transform([texts[i] for i in idx], lang))
+
+    def score(self, texts: list[str], langs: list[str]) -> list[dict]:
+        out: list[dict] = [{}] * len(texts)
+        for idx, stack, scores in self._scored(texts, langs):
+            if stack is None:
                 for i in idx:
                     out[i] = unknown_fields()
                 continue
-            featuriser, stack = loaded
-            scores = stack.scores(featuriser.transform([texts[i] for i in idx], lang))
             per_head = [(h.name, h.outputs(scores[h.name])) for h in stack.heads]
             missing = [f for f in FIELDS if f not in scores]
             for j, i in enumerate(idx):
@@ -118,6 +127,25 @@ class LinearScorer:
                     fields[f] = {"label": UNKNOWN, "probs": {}}
                 out[i] = fields
         return out
+
+    def score_columns(self, texts: list[str], langs: list[str]) -> dict[str, tuple[list[str], dict[str, np.ndarray]]]:
+        """``score`` by column, the enrichment's fast path (no dict per text and field): per field,
+        each text's label and per class each text's probability (float64; 0 where ``score`` gives
+        no probabilities). Labels and probabilities are those ``score`` gives."""
+        n = len(texts)
+        columns: dict[str, tuple[list[str], dict[str, np.ndarray]]] = {f: ([UNKNOWN] * n, {}) for f in FIELDS}
+        for idx, stack, scores in self._scored(texts, langs):
+            if stack is None:
+                continue
+            rows = np.asarray(idx)
+            for h in stack.heads:
+                labels, probs = h.columns(scores[h.name])
+                column, by_class = columns.setdefault(h.name, ([UNKNOWN] * n, {}))
+                for i, label in zip(idx, labels):
+                    column[i] = label
+                for c, p in probs.items():
+                    by_class.setdefault(c, np.zeros(n))[rows] = p
+        return columns
 
 
 _default: LinearScorer | None = None

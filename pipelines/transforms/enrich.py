@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import apache_beam as beam
+import numpy as np
 
 from pipelines.catalog import BrandMatcher, Catalog
 from pipelines.language import detect_language_tokens
@@ -146,6 +147,22 @@ def _set_text_fields(e: dict, fields: dict, version: str) -> None:
     e["nlp_version"] = version
 
 
+def _set_column_fields(chunk: list[dict], columns: dict, version: str, hits: list) -> None:
+    """``_set_text_fields`` from ``LinearScorer.score_columns``, aspects from the tagger's hits."""
+    sentiment, probs = columns["sentiment"]
+    zero = np.zeros(len(chunk))
+    scores = (probs.get("pos", zero) - probs.get("neg", zero)).tolist()
+    rows = zip(chunk, sentiment, scores, columns["emotion"][0], columns["intent"][0], columns["offensive"][0], hits)
+    for e, label, score, emotion, intent, offensive, found in rows:
+        e["sentiment"] = SENTIMENT_NAMES.get(label, label)
+        e["sentiment_score"] = round(score, 4)
+        e["emotion"] = emotion
+        e["intent"] = intent
+        e["is_offensive"] = None if offensive == UNKNOWN else offensive == "offensive"
+        e["aspects"] = _aspects(found) if found else []
+        e["nlp_version"] = version
+
+
 def _aspects(hits) -> list[str]:
     """'category:polarity' strings of a post, each once, in text order."""
     return list(dict.fromkeys(f"{h.category}:{h.polarity}" for h in hits))
@@ -165,15 +182,20 @@ def score_texts(
     if not with_text:
         return []
 
+    by_columns = getattr(scorer, "score_columns", None)  # the shipped scorer's fast path: no dict per text
+
     def apply(chunk: list[dict]) -> None:
         texts, langs = [e["text"] for e in chunk], [e["lang"] for e in chunk]
-        results = scorer.score(texts, langs)
-        if len(results) != len(chunk):
+        results = None if by_columns else scorer.score(texts, langs)
+        if results is not None and len(results) != len(chunk):
             raise EnrichmentError(f"the scorer returned {len(results)} results for {len(chunk)} texts")
         if tagger is None:
             hits = [()] * len(chunk)
         else:  # the fold and words already made serve the mention spans and rule out posts without terms
             hits = tagger.tag(texts, langs, prepared=[prepared[id(e)] for e in chunk] if prepared else None)
+        if results is None:
+            _set_column_fields(chunk, by_columns(texts, langs), version, hits)
+            return
         for e, fields, found in zip(chunk, results, hits):
             _set_text_fields(e, fields, version)
             if "aspects" not in fields:
