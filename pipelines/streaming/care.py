@@ -84,11 +84,17 @@ class TrackCareRequestsFn(beam.DoFn):
         expire=beam.DoFn.TimerParam(EXPIRE),
     ):
         key, signal = keyed
+        row = self._apply(key, signal, state, overdue, expire)
+        if row is not None:
+            yield row
+
+    def _apply(self, key, signal, state, overdue, expire):
+        """The key's new row, or None when it did not change (a replayed signal, a later answer)."""
         sla = self._policy.sla_seconds(key[1])
         before = state.read() or {}
         after = fold(before, signal)
         if after == before:
-            return  # a replayed signal, or an answer later than the first
+            return None
         state.write(after)
         expire_ms = max(after.get("asked_ms", -(2**62)), after.get("answer_ms") or -(2**62)) + self._retention_ms
         if can_become_overdue(after):
@@ -98,19 +104,17 @@ class TrackCareRequestsFn(beam.DoFn):
             expire_ms = max(expire_ms, due)
         expire.set(_at_ms(expire_ms))
         row = care_row(key, after, sla)
-        if row is not None and row != care_row(key, before, sla):
-            yield row
+        return row if row is not None and row != care_row(key, before, sla) else None
 
     @on_timer(OVERDUE)
     def on_overdue(self, key=beam.DoFn.KeyParam, state=beam.DoFn.StateParam(STATE)):
         s = state.read()
         sla = self._policy.sla_seconds(key[1])
-        if not s or not can_become_overdue(s) or answered_within_sla(s, sla) or s.get("overdue_ms") is not None:
-            return
-        s = {**s, "overdue_ms": s["asked_ms"] + sla * 1000}
-        state.write(s)
-        Metrics.counter(NAMESPACE, "care_overdue").inc()
-        yield care_row(key, s, sla)
+        if s and can_become_overdue(s) and not answered_within_sla(s, sla) and s.get("overdue_ms") is None:
+            s = {**s, "overdue_ms": s["asked_ms"] + sla * 1000}
+            state.write(s)
+            Metrics.counter(NAMESPACE, "care_overdue").inc()
+            yield care_row(key, s, sla)
 
     @on_timer(EXPIRE)
     def on_expire(self, state=beam.DoFn.StateParam(STATE)):
