@@ -94,6 +94,13 @@ class DuplicateKind(enum.StrEnum):
     REDELIVERY = "redelivery"  # same event id seen before (this batch or an earlier one)
 
 
+class FlagKind(enum.StrEnum):
+    """Closed set of dedup-v1 flags on accepted events (view v_event_dedup_flags). Used as a metric label."""
+
+    CROSS_POST = "cross_post"  # the same author's near-duplicate of an earlier publication within 24 h
+    COORDINATED = "coordinated"  # a near-duplicate posted by at least 5 distinct authors within 60 minutes
+
+
 class Duplicate(NamedTuple):
     kind: str
     event_id: str

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipelines.analytics.crisis import crisis_summary
-from pipelines.analytics.summary_rows import care_sla_summary, net_sentiment_summary
+from pipelines.analytics.summary_rows import care_sla_summary, dedup_summary, net_sentiment_summary
 from pipelines.catalog import Catalog
 from pipelines.io.batch import DUCKDB
 from pipelines.model import MENTION_TYPES
@@ -33,6 +33,8 @@ class Summary:
     crises: list[tuple]  # crisis_summary rows, newest first
     sentiment: dict[str, tuple]  # net_sentiment_summary: brand id -> (pos, neu, neg, unknown, net ratio, net share)
     aspects: list[tuple]  # brand name, top praised [(aspect, n)], top criticised [(aspect, n)]
+    dedup: list[tuple]  # dedup_summary kinds: kind, action, events
+    campaigns: list[tuple]  # dedup_summary campaigns: brand name, first seen, last seen, authors, events, sample text
     batches: int
     busy_seconds: float
 
@@ -45,15 +47,16 @@ def collect_summary(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> Summary
         SELECT brand, sum(events) FILTER (WHERE event_type IN ({types})), sum(engagement_points), sum(reach), sum(impressions)
         FROM engagement_window GROUP BY brand""").fetchall()
     }
+    organic = dict(con.execute("SELECT brand, count(*) FROM v_organic_mentions GROUP BY brand").fetchall())  # dedup-v1
     sector_mentions: dict[str, int] = {}
     for b in catalog.brands:
-        sector_mentions[b.sector] = sector_mentions.get(b.sector, 0) + int(per_brand.get(b.id, (0,))[0] or 0)
+        sector_mentions[b.sector] = sector_mentions.get(b.sector, 0) + int(organic.get(b.id, 0))
     brands, brand_ids = [], []
     for b in catalog.brands:
         if b.id not in per_brand:
             continue  # a catalog brand nobody talked about in this warehouse
         m, e, r, i = (int(x or 0) for x in per_brand[b.id])
-        sov = m / sector_mentions[b.sector] if sector_mentions[b.sector] else 0.0
+        sov = organic.get(b.id, 0) / sector_mentions[b.sector] if sector_mentions[b.sector] else 0.0
         brands.append((b.name, b.sector, b.role, m, e, r, i, sov))
         brand_ids.append(b.id)
     if "unattributed" in per_brand:
@@ -79,6 +82,7 @@ def collect_summary(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> Summary
     crises = crisis_summary(con, DUCKDB)
     sentiment = net_sentiment_summary(con, DUCKDB)
     aspects = _aspects(con, names)
+    dedup, campaigns = dedup_summary(con, DUCKDB)
     return Summary(
         brands,
         brand_ids,
@@ -91,6 +95,8 @@ def collect_summary(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> Summary
         crises,
         sentiment,
         aspects,
+        dedup,
+        campaigns,
         int(h[5]),
         float(h[6]),
     )
@@ -157,7 +163,8 @@ def render_summary(s: Summary, console: Console) -> None:
         t.add_row(name, sector, role, f"{m:,}", "-" if sov is None else f"{sov:.0%}", f"{e:,}", f"{r:,}", f"{i:,}", _net(net))
     console.print(t)
     console.print(
-        "[dim]Share of voice: the brand's mentions over all mentions in its sector. Net sentiment: (positive - negative) / "
+        "[dim]Share of voice: the brand's organic mentions (a cross-post once, copy-paste bursts left out, dedup-v1) over its "
+        "sector's. Net sentiment: (positive - negative) / "
         "customer mentions with a known sentiment, from -100 to +100. Engagement-v1 points weigh comments and DMs over likes (README).[/dim]"
     )
     if s.aspects:
@@ -209,6 +216,19 @@ def render_summary(s: Summary, console: Console) -> None:
         console.print(k)
     else:
         console.print("[dim]No crisis: no brand's negative mentions rose far above its own baseline.[/dim]")
+    if s.dedup:
+        console.print(
+            "Duplicates by kind (dedup-v1): "
+            + ", ".join(f"{kind.replace('_', '-')} {n:,} {action}" for kind, action, n in s.dedup)
+            + " [dim](flagged events stay in the warehouse; mentions, net sentiment and aspects count them apart)[/dim]"
+        )
+    if s.campaigns:
+        g = Table(title="Coordinated campaigns (the same text from many new accounts, dedup-v1)", title_justify="left")
+        for col in ("brand", "first seen", "last seen", "authors", "events", "text"):
+            g.add_column(col, justify="right" if col in ("authors", "events") else "left")
+        for name, first, last, authors, events, text in s.campaigns:
+            g.add_row(name, f"{first:%H:%M}", f"{last:%H:%M}", f"{authors:,}", f"{events:,}", (text or "")[:70])
+        console.print(g)
     h = s.health
     acc = Table(title="Pipeline accounting (every record in exactly one place)", title_justify="left")
     for col in ("consumed", "accepted", "duplicates", "late", "dead letters", "batches", "windows (final)", "max revision"):

@@ -1,5 +1,5 @@
 """The business state of a warehouse: crisis episodes (crisis-v1, incremental) and the crisis and
-care gauges. One function for both paths:
+care gauges, and the dedup-v1 flag counts. One function for both paths:
 
 - the embedded driver calls ``refresh_business_state`` after each commit (``driver.py``); crisis-v1
   finds what is new from the batch ids it has not seen;
@@ -28,6 +28,7 @@ class BusinessState:
     crisis: CrisisUpdate
     open_severity: dict[str, float]  # brands with an open episode -> its severity
     care: list[tuple]  # (brand, overdue, sla_share) when refreshed, else []
+    flagged: list[tuple]  # (kind, events) of dedup-v1's flags when refreshed with care, else []
 
 
 def refresh_business_state(
@@ -47,6 +48,8 @@ def refresh_business_state(
         )
     }
     care = rows(con, d, "SELECT brand, overdue, sla_share FROM v_care_sla_by_brand") if refresh_care else []
+    # dedup-v1 (a view over every event too, so at the care cadence)
+    flagged = rows(con, d, "SELECT kind, events FROM v_duplicates_by_kind WHERE action = 'flagged'") if refresh_care else []
     for brand in catalog.brand_ids:
         metrics.crisis_active.labels(brand).set(1 if brand in open_severity else 0)
         metrics.crisis_severity.labels(brand).set(open_severity.get(brand, 0.0))
@@ -54,7 +57,9 @@ def refresh_business_state(
         metrics.care_overdue.labels(brand).set(int(overdue))
         if share is not None:
             metrics.care_sla_share.labels(brand).set(float(share))
-    return BusinessState(update, open_severity, care)
+    for kind, events in flagged:
+        metrics.flagged.labels(kind).set(int(events))
+    return BusinessState(update, open_severity, care, flagged)
 
 
 def change_marks(events: list[dict], now: datetime) -> list[tuple]:

@@ -70,7 +70,8 @@ def share_of_voice_section(con, d: Dialect, names: dict[str, str]) -> str:
         sectors.setdefault(sector, {}).setdefault(names.get(brand, brand), []).append((_epoch(hour), sov_m))
     parts = [
         "<h2>Share of voice over time</h2>",
-        "<p>Each brand's mentions over all mentions in its sector, per hour (view <code>v_share_of_voice_hourly</code>; engagement and reach bases in the same view).</p>",
+        "<p>Each brand's organic mentions over all organic mentions in its sector, per hour (view <code>v_share_of_voice_hourly</code>: "
+        "a cross-post counted once, coordinated events left out, dedup-v1; engagement and reach bases in the same view).</p>",
     ]
     for sector, series in sorted(sectors.items()):
         parts.append(f"<h3>{escape(sector)}</h3>")
@@ -218,6 +219,31 @@ table{border-collapse:collapse;margin:8px 0;font-size:13px}th,td{padding:3px 8px
 td.n,th.n{text-align:right}.muted{color:#888}.row{display:flex;gap:24px;flex-wrap:wrap}code{font-size:12px}"""
 
 
+def dedup_section(con, d: Dialect, names: dict[str, str]) -> str:
+    from pipelines.analytics.summary_rows import dedup_summary
+
+    kinds, campaigns = dedup_summary(con, d, campaigns=20)
+    body = [[escape(k.replace("_", "-")), escape(a), f"{n:,}"] for k, a, n in kinds]
+    parts = [
+        "<h2>Duplicates and coordinated campaigns</h2><p>Every dropped or flagged event by kind (view "
+        "<code>v_duplicates_by_kind</code>, detector <code>dedup-v1</code>): redeliveries are dropped; a cross-post (the same "
+        "author's near-duplicate of an earlier post within 24 h) counts once as a mention, with each platform's engagement; "
+        "coordinated events (near-duplicates from at least 5 authors within an hour) are counted apart from the organic voice.</p>",
+        _table(["kind", "action", "events"], body, numeric={2}),
+    ]
+    if campaigns:
+        rows_ = [
+            [escape(b), f"{f:%Y-%m-%d %H:%M}", f"{last:%H:%M}", f"{a:,}", f"{n:,}", escape((t or "")[:120])]
+            for b, f, last, a, n, t in campaigns
+        ]
+        parts.append(
+            "<h3>Coordinated campaigns</h3>" + _table(["brand", "first seen", "last seen", "authors", "events", "text"], rows_, {3, 4})
+        )
+    else:
+        parts.append("<p class=muted>No coordinated campaign.</p>")
+    return "".join(parts)
+
+
 def render_report(con, d: Dialect, title: str, source: str) -> str:
     names = _names(con, d)
     lo, hi = rows(con, d, "SELECT min(window_start), max(window_end) FROM engagement_window")[0]
@@ -230,6 +256,7 @@ def render_report(con, d: Dialect, title: str, source: str) -> str:
         crisis_section(con, d, names),
         aspects_section(con, d, names),
         depth_section(con, d, names),
+        dedup_section(con, d, names),
     ]
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (

@@ -34,3 +34,22 @@ def net_sentiment_summary(con, dialect: Dialect) -> dict[str, tuple]:
     return {
         b: (int(p), int(n), int(g), int(u), None if r is None else float(r), None if s is None else float(s)) for b, p, n, g, u, r, s in got
     }
+
+
+def dedup_summary(con, dialect: Dialect, campaigns: int = 5) -> tuple[list[tuple], list[tuple]]:
+    """dedup-v1: (kind, action, events) for every kind (redeliveries dropped, cross-posts and
+    coordinated events flagged), and the latest copy-paste campaigns, newest first: brand name,
+    first seen, last seen, authors, events, sample text."""
+    kinds = rows(
+        con,
+        dialect,
+        "SELECT kind, action, events FROM v_duplicates_by_kind ORDER BY CASE kind WHEN 'redelivery' THEN 0 WHEN 'cross_post' THEN 1 ELSE 2 END",
+    )
+    got = rows(
+        con,
+        dialect,
+        f"""SELECT coalesce(d.name, c.brand), c.first_seen, c.last_seen, c.authors, c.events, c.sample_text
+            FROM v_coordinated_campaigns c LEFT JOIN brand_dim d USING (brand)
+            ORDER BY c.first_seen DESC, c.brand LIMIT {int(campaigns)}""",
+    )
+    return [(k, a, int(n)) for k, a, n in kinds], [(b, f, last, int(a), int(n), t) for b, f, last, a, n, t in got]

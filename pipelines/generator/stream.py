@@ -13,7 +13,9 @@ gives the same bytes. The stream contains what real streams contain:
   and late events (delayed 15 to 45 minutes: beyond it);
 - malformed records (empty, not Avro, unknown schema id, truncated, trailing bytes);
 - brand care replies to complaints and questions, after realistic (log-normal) delays;
-- a burst of angry posts about the own hosting brand (an outage) two thirds of the way in.
+- a burst of angry posts about the own hosting brand (an outage) two thirds of the way in;
+- copy-paste bursts (``campaigns.py``): one text posted by 8-12 new accounts about one brand
+  within 20 minutes, with small edits (kind ``coordinated``; their truth names the campaign).
 
 Each record carries its truth (language, brands, intent) so tests can check the pipeline
 against what was written, not against what the pipeline thinks.
@@ -30,6 +32,7 @@ from datetime import UTC, datetime
 
 from pipelines.catalog import Catalog, load_catalog
 from pipelines.generator import texts
+from pipelines.generator.campaigns import burst_start_fraction, copy_paste_burst, encode_burst
 from pipelines.generator.distributions import (
     _BRAND_WEIGHTS,
     _INTENT_WEIGHTS,
@@ -59,6 +62,7 @@ class GeneratorConfig:
     care_reply_rate: float = 0.75  # complaints and questions about own brands that get an answer
     legacy_v1_rate: float = 0.15  # records from an old collector that still writes schema v1
     burst: bool = True
+    copy_paste_bursts: int = 1  # coordinated campaigns, from 35% of the way in, every 30%
 
 
 @dataclass(frozen=True)
@@ -66,13 +70,14 @@ class EventTruth:
     lang: str
     brands: tuple[str, ...]
     intent: str
+    campaign: str | None = None  # the copy-paste campaign this event belongs to
 
 
 @dataclass
 class GeneratedRecord:
     key: bytes | None
     value: bytes | None
-    kind: str  # "event", "duplicate", "cross_post" or "malformed:<reason>"
+    kind: str  # "event", "duplicate", "cross_post", "coordinated" or "malformed:<reason>"
     ingest_time_ms: int
     event: dict | None = None
     truth: EventTruth | None = None
@@ -234,6 +239,12 @@ def generate_stream(config: GeneratorConfig, catalog: Catalog | None = None, cod
     duration_ms = config.events * mean_gap_ms
     burst_start = config.start_ms + int(duration_ms * 0.66)
     burst_end = burst_start + 8 * 60_000
+    for n in range(config.copy_paste_bursts):
+        burst = copy_paste_burst(n, config.seed, config.start_ms + int(duration_ms * burst_start_fraction(n)), catalog)
+        for (ev, lang, brands, campaign), (key, value) in zip(burst, encode_burst(burst, codec)):
+            tiebreak += 1
+            truth = EventTruth(lang, brands, "praise", campaign)
+            heapq.heappush(heap, (ev["ingest_time"], tiebreak, GeneratedRecord(key, value, "coordinated", ev["ingest_time"], ev, truth)))
     now = config.start_ms
     produced = 0
     while produced < config.events:

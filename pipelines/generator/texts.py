@@ -207,3 +207,21 @@ SYLLABLES = [
     "sa",
     "ra",
 ]
+
+# Copy-paste campaigns (pipelines/generator/campaigns.py): one text that many new accounts post
+# about a brand within minutes, with small edits. {adj} is the word a variant swaps.
+CAMPAIGN_POSTS = {
+    "it": [
+        "ho provato {product} di {brand} questa settimana e non torno più indietro, qualità {adj} a questo prezzo",
+        "chi non conosce ancora {brand} si perde qualcosa, {product} è {adj} e lo consiglio a tutta la famiglia",
+    ],
+    "en": [
+        "tried {product} from {brand} this week and I am never going back, {adj} quality for the price",
+        "if you do not know {brand} yet you are missing out, {product} is {adj} and my whole family loves it",
+    ],
+}
+CAMPAIGN_ADJECTIVES = {
+    "it": ["incredibile", "pazzesca", "eccezionale", "straordinaria"],
+    "en": ["amazing", "incredible", "outstanding", "unreal"],
+}
+CAMPAIGN_EMOJI = ["😍", "🔥", "👏👏", "💯", "🙌"]

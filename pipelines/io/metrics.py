@@ -14,7 +14,7 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 from pipelines import __version__
-from pipelines.model import METRIC_VERSION, DeadLetterReason, DuplicateKind
+from pipelines.model import METRIC_VERSION, DeadLetterReason, DuplicateKind, FlagKind
 
 FAILURE_STAGES = ("kafka", "pipeline", "warehouse", "analytics")
 LATENCY_QUANTILES = ("0.5", "0.95", "1")
@@ -123,7 +123,8 @@ def declare_failures(m, r: CollectorRegistry) -> None:
 
 
 def declare_business_state(m, r: CollectorRegistry) -> None:
-    """The crisis and care gauges, refreshed after embedded commits or by ``ascolto analytics``."""
+    """The crisis and care gauges and dedup-v1's flag counts, refreshed after embedded commits or by
+    ``ascolto analytics``."""
     m.crisis_active = Gauge(
         "ascolto_brand_crisis_active",
         "1 while a crisis episode (detector crisis-v1) is open for the brand, else 0.",
@@ -148,6 +149,14 @@ def declare_business_state(m, r: CollectorRegistry) -> None:
         ["brand"],
         registry=r,
     )
+    m.flagged = Gauge(
+        "ascolto_events_flagged",
+        "Accepted events flagged by dedup-v1 (cross-posts, coordinated copy-paste bursts), whole history, by kind.",
+        ["kind"],
+        registry=r,
+    )
+    for flag in FlagKind:
+        m.flagged.labels(flag.value)
 
 
 class AnalyticsMetrics:

@@ -197,9 +197,7 @@ FROM fact_events m JOIN fact_events r ON r.parent_id = m.event_id AND r.author_i
 WHERE NOT m.author_is_brand_account
 GROUP BY m.event_id, m.platform, m.event_type, m.event_time;
 
--- Share of voice per hour and sector, on three bases: mentions (posts, mentions, comments,
--- replies, reviews, DMs, shares), engagement points and reach. Brands from the catalog only
--- (unattributed events have no voice); sector from brand_dim (loaded from the catalog).
+-- Brands and sectors, loaded from the catalog (unattributed events have no voice).
 CREATE TABLE IF NOT EXISTS brand_dim (
     brand TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -207,13 +205,123 @@ CREATE TABLE IF NOT EXISTS brand_dim (
     role TEXT NOT NULL
 );
 
+-- ---------------------------------------------------------------------------------------------
+-- Dedup beyond redeliveries, dedup-v1 (README "Metric definitions"): cross-posts and copy-paste
+-- bursts, from the text sketches of fact_events (pipelines/text_sketch.py). Every flag is a
+-- function of the accepted events alone (event time, then event id, breaks ties), so it is the
+-- same whatever the arrival order, the batch boundaries or the path that wrote the rows.
+
+-- Policy: a row overrides a default (INSERT INTO dedup_policy VALUES ('coordinated_min_authors', 8)).
+--   cross_post_window_seconds   86400  how far back an author's earlier copy makes a cross-post
+--   coordinated_window_seconds  3600   how close in time (either side) copies of a burst must be
+--   coordinated_min_authors     5      distinct authors of near-duplicates that make a burst
+--   coordinated_min_tokens      4      shorter texts ('grazie!', 'love it') never make a burst
+-- The Hamming distance of near-duplicates is 3 in dedup-v1 (LSH banding depends on it).
+CREATE TABLE IF NOT EXISTS dedup_policy (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+
+CREATE OR REPLACE VIEW v_dedup_policy AS
+SELECT coalesce((SELECT value FROM dedup_policy WHERE name = 'cross_post_window_seconds'), 86400) AS cross_post_window_seconds,
+       coalesce((SELECT value FROM dedup_policy WHERE name = 'coordinated_window_seconds'), 3600) AS coordinated_window_seconds,
+       coalesce((SELECT value FROM dedup_policy WHERE name = 'coordinated_min_authors'), 5) AS coordinated_min_authors,
+       coalesce((SELECT value FROM dedup_policy WHERE name = 'coordinated_min_tokens'), 4) AS coordinated_min_tokens,
+       3 AS max_hamming_distance, 'dedup-v1' AS detector_version;
+
+-- One row per flagged event: kind 'coordinated' (original_event_id is the campaign's cluster: the
+-- earliest coordinated near-duplicate of the earliest coordinated near-duplicate of the event) or
+-- else 'cross_post' (original_event_id: the author's earliest copy).
+-- Candidates: mentions (posts, mentions, comments, replies, reviews, DMs, shares) with a sketch.
+-- Near-duplicates: SimHash Hamming distance <= 3 (the same fingerprint implies distance 0); pairs
+-- come from LSH banding (4 bands of 16 bits: two hashes within distance 3 share a band) inside
+-- the time window, then are verified.
+CREATE OR REPLACE VIEW v_event_dedup_flags AS
+WITH p AS (SELECT * FROM v_dedup_policy),
+s AS (
+    SELECT event_id, event_time, author_id, parent_id IS NULL AS top_level, author_is_brand_account AS is_brand,
+           text_fingerprint AS fp, text_simhash AS sh, text_tokens AS tokens
+    FROM fact_events
+    WHERE text_simhash IS NOT NULL AND event_type IN ('post', 'mention', 'comment', 'reply', 'review', 'direct_message', 'share')),
+bands AS (
+    SELECT s.*, r.band, (s.sh >> (16 * r.band)) & 65535 AS band_value
+    FROM s, p, generate_series(0, 3) AS r(band)
+    WHERE NOT s.is_brand AND s.tokens >= p.coordinated_min_tokens),
+near AS (  -- coordinated candidates: near-duplicates within the window, either side (self included)
+    SELECT DISTINCT a.event_id, b.event_id AS other_id, b.event_time AS other_time, b.author_id AS other_author
+    FROM bands a JOIN bands b ON a.band = b.band AND a.band_value = b.band_value, p
+    WHERE b.event_time BETWEEN a.event_time - p.coordinated_window_seconds * INTERVAL '1 second'
+                           AND a.event_time + p.coordinated_window_seconds * INTERVAL '1 second'
+      AND bit_count((a.sh # b.sh)::bit(64)) <= 3),
+coordinated AS (
+    SELECT n.event_id FROM near n, p GROUP BY n.event_id, p.coordinated_min_authors
+    HAVING count(DISTINCT n.other_author) >= p.coordinated_min_authors),
+clustered AS (
+    SELECT n.event_id, n.other_id AS cluster_event_id,
+           row_number() OVER (PARTITION BY n.event_id ORDER BY n.other_time, n.other_id) AS pos
+    FROM near n JOIN coordinated c ON c.event_id = n.event_id JOIN coordinated o ON o.event_id = n.other_id),
+crossed AS (  -- the same author's earlier near-duplicate top-level publication, within the window
+    SELECT a.event_id, b.event_id AS original_event_id,
+           row_number() OVER (PARTITION BY a.event_id ORDER BY b.event_time, b.event_id) AS pos
+    FROM s a JOIN s b ON a.author_id = b.author_id, p
+    WHERE a.top_level AND b.top_level
+      AND (b.event_time < a.event_time OR (b.event_time = a.event_time AND b.event_id < a.event_id))
+      AND b.event_time >= a.event_time - p.cross_post_window_seconds * INTERVAL '1 second'
+      AND (a.fp = b.fp OR bit_count((a.sh # b.sh)::bit(64)) <= 3))
+SELECT c.event_id, 'coordinated' AS kind, r.cluster_event_id AS original_event_id, 'dedup-v1' AS detector_version
+FROM clustered c JOIN clustered r ON r.event_id = c.cluster_event_id AND r.pos = 1  -- two hops: a chain of edits is one campaign
+WHERE c.pos = 1
+UNION ALL
+SELECT x.event_id, 'cross_post', x.original_event_id, 'dedup-v1'
+FROM crossed x WHERE x.pos = 1 AND NOT EXISTS (SELECT 1 FROM coordinated c WHERE c.event_id = x.event_id);
+
+-- Copy-paste campaigns: one row per cluster (its earliest coordinated event) and brand named by
+-- its events ('unattributed' when none): when, how many authors and events, a sample text.
+CREATE OR REPLACE VIEW v_coordinated_campaigns AS
+WITH e AS (
+    SELECT x.original_event_id AS cluster_event_id, f.event_id, f.event_time, f.author_id,
+           unnest(CASE WHEN cardinality(f.brands) = 0 THEN ARRAY['unattributed'] ELSE f.brands END) AS brand
+    FROM v_event_dedup_flags x JOIN fact_events f USING (event_id)
+    WHERE x.kind = 'coordinated')
+SELECT e.brand, e.cluster_event_id, min(e.event_time) AS first_seen, max(e.event_time) AS last_seen,
+       count(DISTINCT e.author_id) AS authors, count(DISTINCT e.event_id) AS events,
+       min(c.text) AS sample_text, 'dedup-v1' AS detector_version
+FROM e JOIN fact_events c ON c.event_id = e.cluster_event_id
+GROUP BY e.brand, e.cluster_event_id;
+
+-- Every dropped or flagged event by kind: redeliveries (dropped, table duplicate_events) and
+-- the dedup-v1 flags (kept in fact_events, counted apart by the organic-voice views).
+CREATE OR REPLACE VIEW v_duplicates_by_kind AS
+WITH k(kind, action) AS (VALUES ('redelivery', 'dropped'), ('cross_post', 'flagged'), ('coordinated', 'flagged')),
+n AS (
+    SELECT kind, count(*) AS events FROM duplicate_events GROUP BY kind
+    UNION ALL
+    SELECT kind, count(*) FROM v_event_dedup_flags GROUP BY kind)
+SELECT k.kind, k.action, coalesce(sum(n.events), 0)::BIGINT AS events, 'dedup-v1' AS detector_version
+FROM k LEFT JOIN n USING (kind) GROUP BY k.kind, k.action;
+
+-- The organic mentions, the mention basis of share of voice: one row per (mention, brand) it is
+-- about, every author; a cross-post counts at its original only, coordinated events not at all.
+CREATE OR REPLACE VIEW v_organic_mentions AS
+SELECT f.event_id, b.brand, f.event_time, f.platform, f.event_type, f.author_is_brand_account
+FROM fact_events f, unnest(f.brands) AS b(brand)
+WHERE f.event_type IN ('post', 'mention', 'comment', 'reply', 'review', 'direct_message', 'share')
+  AND NOT EXISTS (SELECT 1 FROM v_event_dedup_flags x WHERE x.event_id = f.event_id);
+
+-- Share of voice per hour and sector, on three bases: organic mentions (v_organic_mentions),
+-- engagement points and reach (every accepted event, each platform's copy of a cross-post
+-- included: engagement_window).
 CREATE OR REPLACE VIEW v_share_of_voice_hourly AS
-WITH per_brand AS (
+WITH engagement AS (
     SELECT date_trunc('hour', w.window_start) AS hour, d.sector, w.brand,
-           sum(w.events) FILTER (WHERE w.event_type IN ('post', 'mention', 'comment', 'reply', 'review', 'direct_message', 'share')) AS mentions,
            sum(w.engagement_points) AS engagement_points, sum(w.reach) AS reach
     FROM engagement_window w JOIN brand_dim d USING (brand)
-    GROUP BY 1, 2, 3)
+    GROUP BY 1, 2, 3),
+voice AS (
+    SELECT date_trunc('hour', event_time) AS hour, brand, count(*) AS mentions FROM v_organic_mentions GROUP BY 1, 2),
+per_brand AS (
+    SELECT e.hour, e.sector, e.brand, coalesce(v.mentions, 0) AS mentions, e.engagement_points, e.reach
+    FROM engagement e LEFT JOIN voice v ON v.hour = e.hour AND v.brand = e.brand)
 SELECT hour, sector, brand, mentions, engagement_points, reach,
        mentions::DOUBLE PRECISION / nullif(sum(mentions) OVER (PARTITION BY hour, sector), 0) AS sov_mentions,
        engagement_points::DOUBLE PRECISION / nullif(sum(engagement_points) OVER (PARTITION BY hour, sector), 0) AS sov_engagement,
@@ -227,12 +335,16 @@ FROM per_brand;
 
 -- Share of voice per day and sector, the same three bases as v_share_of_voice_hourly.
 CREATE OR REPLACE VIEW v_share_of_voice_daily AS
-WITH per_brand AS (
+WITH engagement AS (
     SELECT date_trunc('day', w.window_start) AS day, d.sector, w.brand,
-           sum(w.events) FILTER (WHERE w.event_type IN ('post', 'mention', 'comment', 'reply', 'review', 'direct_message', 'share')) AS mentions,
            sum(w.engagement_points) AS engagement_points, sum(w.reach) AS reach
     FROM engagement_window w JOIN brand_dim d USING (brand)
-    GROUP BY 1, 2, 3)
+    GROUP BY 1, 2, 3),
+voice AS (
+    SELECT date_trunc('day', event_time) AS day, brand, count(*) AS mentions FROM v_organic_mentions GROUP BY 1, 2),
+per_brand AS (
+    SELECT e.day, e.sector, e.brand, coalesce(v.mentions, 0) AS mentions, e.engagement_points, e.reach
+    FROM engagement e LEFT JOIN voice v ON v.day = e.day AND v.brand = e.brand)
 SELECT day, sector, brand, mentions, engagement_points, reach,
        mentions::DOUBLE PRECISION / nullif(sum(mentions) OVER (PARTITION BY day, sector), 0) AS sov_mentions,
        engagement_points::DOUBLE PRECISION / nullif(sum(engagement_points) OVER (PARTITION BY day, sector), 0) AS sov_engagement,
@@ -240,13 +352,19 @@ SELECT day, sector, brand, mentions, engagement_points, reach,
 FROM per_brand;
 
 -- Sentiment of the customer voice (mentions written by non-brand accounts), one row per
--- (mention, brand) it is about; the base of the net-sentiment views below.
+-- (mention, brand) it is about: the crisis detector's base (a spam wave is news too).
 CREATE OR REPLACE VIEW v_brand_mentions_sentiment AS
 SELECT f.event_id, b.brand, f.event_time, f.platform, f.event_type, f.lang,
        f.sentiment, f.sentiment_score, f.intent, f.nlp_version, f.aspects, f.text, f.batch_id
 FROM fact_events f, unnest(f.brands) AS b(brand)
 WHERE NOT f.author_is_brand_account
   AND f.event_type IN ('post', 'mention', 'comment', 'reply', 'review', 'direct_message', 'share');
+
+-- The organic customer voice, the base of the net-sentiment views: without cross-posts (counted
+-- at their original) and coordinated events (v_event_dedup_flags).
+CREATE OR REPLACE VIEW v_brand_mentions_organic AS
+SELECT m.* FROM v_brand_mentions_sentiment m
+WHERE NOT EXISTS (SELECT 1 FROM v_event_dedup_flags x WHERE x.event_id = m.event_id);
 
 -- Net sentiment, net-sentiment-v1, two formulas side by side (pos, neu, neg: mention counts):
 --   net_sentiment_ratio = (pos - neg) / (pos + neg)          polar mentions only; NULL without any
@@ -260,7 +378,7 @@ WITH c AS (
            count(*) FILTER (WHERE sentiment IS NULL OR sentiment NOT IN ('positive', 'neutral', 'negative')) AS unknown,
            avg(sentiment_score) FILTER (WHERE sentiment IN ('positive', 'neutral', 'negative')) AS mean_sentiment_score,
            string_agg(DISTINCT nlp_version, ',' ORDER BY nlp_version) AS nlp_versions
-    FROM v_brand_mentions_sentiment GROUP BY 1, 2)
+    FROM v_brand_mentions_organic GROUP BY 1, 2)
 SELECT hour, brand, mentions, positive, neutral, negative, unknown,
        (positive - negative)::DOUBLE PRECISION / nullif(positive + negative, 0) AS net_sentiment_ratio,
        (positive - negative)::DOUBLE PRECISION / nullif(positive + neutral + negative, 0) AS net_sentiment_share,
@@ -276,7 +394,7 @@ WITH c AS (
            count(*) FILTER (WHERE sentiment IS NULL OR sentiment NOT IN ('positive', 'neutral', 'negative')) AS unknown,
            avg(sentiment_score) FILTER (WHERE sentiment IN ('positive', 'neutral', 'negative')) AS mean_sentiment_score,
            string_agg(DISTINCT nlp_version, ',' ORDER BY nlp_version) AS nlp_versions
-    FROM v_brand_mentions_sentiment GROUP BY 1, 2)
+    FROM v_brand_mentions_organic GROUP BY 1, 2)
 SELECT day, brand, mentions, positive, neutral, negative, unknown,
        (positive - negative)::DOUBLE PRECISION / nullif(positive + negative, 0) AS net_sentiment_ratio,
        (positive - negative)::DOUBLE PRECISION / nullif(positive + neutral + negative, 0) AS net_sentiment_share,
@@ -293,7 +411,7 @@ WITH c AS (
            count(*) FILTER (WHERE sentiment IS NULL OR sentiment NOT IN ('positive', 'neutral', 'negative')) AS unknown,
            avg(sentiment_score) FILTER (WHERE sentiment IN ('positive', 'neutral', 'negative')) AS mean_sentiment_score,
            string_agg(DISTINCT nlp_version, ',' ORDER BY nlp_version) AS nlp_versions
-    FROM v_brand_mentions_sentiment GROUP BY 1)
+    FROM v_brand_mentions_organic GROUP BY 1)
 SELECT brand, mentions, positive, neutral, negative, unknown,
        (positive - negative)::DOUBLE PRECISION / nullif(positive + negative, 0) AS net_sentiment_ratio,
        (positive - negative)::DOUBLE PRECISION / nullif(positive + neutral + negative, 0) AS net_sentiment_share,
@@ -402,7 +520,8 @@ CREATE TABLE IF NOT EXISTS analytics_changes (
     recorded_at TIMESTAMP NOT NULL
 );
 
--- Strengths and weaknesses: aspect x polarity of the customer voice, per brand. A post counts
+-- Strengths and weaknesses: aspect x polarity of the organic customer voice (no cross-posts or
+-- coordinated events), per brand. A post counts
 -- once per aspect and polarity it carries ('support:negative' twice in one post is one negative
 -- mention of support); mentions = posts naming the aspect. verdict: strength when positive
 -- mentions outnumber negative ones, weakness when the reverse, mixed when equal.
@@ -410,7 +529,8 @@ CREATE OR REPLACE VIEW v_brand_aspects AS
 WITH a AS (
     SELECT DISTINCT f.event_id, b.brand, split_part(x.aspect, ':', 1) AS aspect, split_part(x.aspect, ':', 2) AS polarity
     FROM fact_events f, unnest(f.brands) AS b(brand), unnest(f.aspects) AS x(aspect)
-    WHERE NOT f.author_is_brand_account),
+    WHERE NOT f.author_is_brand_account
+      AND NOT EXISTS (SELECT 1 FROM v_event_dedup_flags d WHERE d.event_id = f.event_id)),
 c AS (
     SELECT brand, aspect, count(DISTINCT event_id) AS mentions,
            count(*) FILTER (WHERE polarity = 'positive') AS positive,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipelines.catalog import load_catalog
+from tests.analytics.expected_dedup import dedup_flags
 from tests.integration.expected import expected_db
 
 MENTION_TYPES = {"post", "mention", "comment", "reply", "review", "direct_message", "share"}
@@ -44,6 +45,8 @@ class Event:
     is_offensive: bool | None = None
     lang: str = "unknown"
     device: str = "unknown"
+    author_id: str = ""
+    flagged: bool = False  # dedup-v1 cross-post or coordinated (expected_dedup.dedup_flags)
 
 
 def accepted_events(stream, labels: dict[str, tuple], window_s: int, lateness_s: int) -> list[Event]:
@@ -68,19 +71,23 @@ def accepted_events(stream, labels: dict[str, tuple], window_s: int, lateness_s:
         )
         sentiment, score, intent, aspects, offensive, lang = labels[e.event_id]
         e.sentiment, e.score, e.intent, e.aspects = sentiment, float(score), intent, tuple(aspects or ())
-        e.is_offensive, e.lang, e.device = offensive, lang, ev["device"]
+        e.is_offensive, e.lang, e.device, e.author_id = offensive, lang, ev["device"], ev["author"]["id"]
         out.append(e)
+    flags = dedup_flags(out)
+    for e in out:
+        e.flagged = e.event_id in flags
     return out
 
 
 def share_of_voice(events: list[Event], bucket_ms: int) -> dict[tuple, tuple]:
-    """(bucket start ms, brand) -> (mentions, points, reach, sov on each of the three bases)."""
+    """(bucket start ms, brand) -> (organic mentions, points, reach, sov on each of the three bases):
+    mentions leave out flagged events (cross-posts count at their original), points and reach do not."""
     sector = {b.id: b.sector for b in load_catalog().brands}
     per: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
     for e in events:
         for b in e.brands:
             acc = per[(e.t - e.t % bucket_ms, b)]
-            acc[0] += e.event_type in MENTION_TYPES
+            acc[0] += e.event_type in MENTION_TYPES and not e.flagged
             acc[1] += WEIGHTS[e.event_type]
             acc[2] += e.followers if e.event_type in REACH_TYPES else 0
     totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -97,7 +104,7 @@ def net_sentiment(events: list[Event], bucket_ms: int | None) -> dict[tuple, tup
     """(bucket start ms or None, brand) -> (mentions, pos, neu, neg, unknown, ratio, share)."""
     counts: dict[tuple, Counter] = defaultdict(Counter)
     for e in events:
-        if e.is_brand or e.event_type not in MENTION_TYPES:
+        if e.is_brand or e.event_type not in MENTION_TYPES or e.flagged:
             continue
         key_t = None if bucket_ms is None else e.t - e.t % bucket_ms
         for b in e.brands:
@@ -187,7 +194,7 @@ def brand_aspects(events: list[Event]) -> dict[tuple, tuple]:
     out: dict[tuple, Counter] = defaultdict(Counter)
     posts: dict[tuple, set[str]] = defaultdict(set)
     for e in events:
-        if e.is_brand:
+        if e.is_brand or e.flagged:
             continue
         for b in e.brands:
             for category, polarity in {tuple(a.split(":", 1)) for a in e.aspects}:

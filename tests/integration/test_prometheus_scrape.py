@@ -76,6 +76,7 @@ COMPARED = (
     "ascolto_brand_crisis_severity_ratio",
     "ascolto_care_requests_overdue",
     "ascolto_care_sla_share_ratio",
+    "ascolto_events_flagged",
 )
 
 T = TypeVar("T")
@@ -358,6 +359,7 @@ def test_prometheus_scrapes_rules_and_warehouse_agree(stream, pipeline, promethe
                 "SELECT brand, requests, overdue, sla_share FROM v_care_sla_by_brand"
             ).fetchall()
         }
+        flagged = dict(con.execute("SELECT kind, events FROM v_duplicates_by_kind WHERE action = 'flagged'").fetchall())
         customer_by_sentiment = {
             (b, s): n
             for b, s, n in con.execute(f"""
@@ -402,6 +404,9 @@ def test_prometheus_scrapes_rules_and_warehouse_agree(stream, pipeline, promethe
     assert scrape.gauge("ascolto_care_sla_share_ratio", "brand") == pytest.approx(
         {b: share for b, (_, _, share) in care.items() if share is not None}, rel=1e-12
     )
+    # dedup-v1's flags, refreshed with the care gauges: every kind of the closed set, as the view counts them.
+    assert scrape.gauge("ascolto_events_flagged", "kind") == {k: float(n) for k, n in flagged.items()}
+    assert set(flagged) == {"cross_post", "coordinated"} and flagged["cross_post"] > 0
     # Rich enough to mean something: the outage was detected and is over (its gauge reads 0),
     # and care has requests, misses and hits for at least two own brands.
     assert any(b == "nuvola" and not is_open for b, _, is_open in episodes), episodes
