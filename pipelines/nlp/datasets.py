@@ -92,6 +92,11 @@ def training_only(post_id: str, last_id: str | None = HELDOUT_LAST_ID) -> bool:
     return last_id is not None and bool(_DOMAIN_ID.fullmatch(post_id)) and int(post_id[1:]) > int(last_id[1:])
 
 
+def frozen_last_id(posts_path: Path) -> str | None:
+    """``HELDOUT_LAST_ID`` for the project's domain set (``tests/data/domain_posts.tsv``), ``None`` for a team's own file."""
+    return HELDOUT_LAST_ID if posts_path.name == "domain_posts.tsv" and posts_path.parent.name == "data" else None
+
+
 def heldout_ids(rows: list[dict[str, str]], fraction: float = 0.3, seed: int = 13, last_id: str | None = HELDOUT_LAST_ID) -> set[str]:
     """Ids of the domain posts kept for evaluation: stratified by (lang, intent), fixed by ``seed``.
 

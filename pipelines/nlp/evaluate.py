@@ -227,7 +227,7 @@ def run(args: argparse.Namespace) -> int:
     if not heads:
         raise ds.DataError(f"no models in {args.models}: run 'ascolto nlp train' (make models)")
     rows = ds.read_rows(args.posts) if args.posts.exists() else []
-    held_ids = ds.heldout_ids(rows, args.holdout, args.seed) if rows and "id" in rows[0] else set()
+    held_ids = ds.heldout_ids(rows, args.holdout, args.seed, ds.frozen_last_id(args.posts)) if rows and "id" in rows[0] else set()
     held = [r for r in rows if r.get("id") in held_ids]
     results = {}
     for h in heads:

@@ -319,7 +319,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_research and not args.data_dir.is_dir():
         raise ds.DataError(f"research data directory {args.data_dir} not found: pass --data-dir, or --no-research")
     rows = ds.read_rows(args.posts) if args.posts.exists() else []
-    held = ds.heldout_ids(rows, args.holdout, args.seed) if rows and "id" in rows[0] else set()
+    held = ds.heldout_ids(rows, args.holdout, args.seed, ds.frozen_last_id(args.posts)) if rows and "id" in rows[0] else set()
     posts_train = [r for r in rows if r.get("id") not in held]
     posts_held = [r for r in rows if r.get("id") in held]
     featuriser = Featuriser(FeatureConfig())
