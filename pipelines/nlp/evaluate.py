@@ -202,7 +202,9 @@ def write_index(models_dir: Path) -> None:
                      f"{c['artifact']['bytes'] / 1e6:.1f} MB |")  # fmt: skip
     lines += ["", "Terms: every model inherits the terms of its training data, stated in its card (`terms`). The research",
               "sets are research-only and several are non-commercial (CC BY-NC-SA 4.0, SENTIPOLC): check before any",
-              "commercial deployment, or retrain on your own posts (`ascolto nlp train --no-research --posts FILE`).", ""]  # fmt: skip
+              "commercial deployment, or retrain on your own posts (`ascolto nlp train --no-research --posts FILE`).", "",
+              "Selection: a card whose `selection.candidates` lists one family and C was retrained with `--grid` narrowed to",
+              "what an earlier full-grid run on the same research data chose (its domain designs are still compared).", ""]  # fmt: skip
     (models_dir / "README.md").write_text("\n".join(lines), encoding="utf-8")
 
 

@@ -61,7 +61,7 @@ from pipelines.nlp.selection import (
 )
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
-MODEL_VERSION = "1.0.0"
+MODEL_VERSION = "1.1.0"  # 1.1: trained with the domain posts up to d1223 (held-out split frozen at d0943)
 
 
 def gather(lang: str, head: str, args, posts_train: list[dict]) -> tuple[list[ds.Example], list[ds.Example], list[dict]]:
