@@ -26,7 +26,15 @@ class _QuietBeamImports(logging.Filter):
 logging.getLogger().addFilter(_QuietBeamImports())  # before anything imports apache_beam
 
 from pipelines.catalog import CatalogError  # noqa: E402
-from pipelines.config import DEFAULT_TOPIC, DEFAULT_WAREHOUSE, ConfigError, JobConfig, env_defaults, registry_spec  # noqa: E402
+from pipelines.config import (  # noqa: E402
+    DEFAULT_TOPIC,
+    DEFAULT_WAREHOUSE,
+    ConfigError,
+    JobConfig,
+    env_defaults,
+    parse_window_sizes,
+    registry_spec,
+)
 from pipelines.io.broker import BrokerError  # noqa: E402
 from pipelines.io.kafka import KafkaUnavailable  # noqa: E402
 from pipelines.io.warehouse import WarehouseError  # noqa: E402
@@ -50,7 +58,11 @@ def _job_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bootstrap-servers", help="Kafka bootstrap servers HOST:PORT[,...] (env ASCOLTO_BOOTSTRAP_SERVERS)")
     p.add_argument("--topic", help=f"input topic (env ASCOLTO_TOPIC; default {DEFAULT_TOPIC})")
     p.add_argument("--warehouse", help=f"DuckDB warehouse file (env ASCOLTO_WAREHOUSE; default {DEFAULT_WAREHOUSE})")
-    p.add_argument("--window-seconds", type=int, default=d.window_seconds, help="event-time window size in seconds (default %(default)s)")
+    p.add_argument(
+        "--window-seconds",
+        help="event-time window sizes in seconds, comma-separated, each a multiple of the smaller ones "
+        f"(default {','.join(map(str, d.window_seconds))})",
+    )
     p.add_argument(
         "--allowed-lateness-seconds",
         type=int,
@@ -138,7 +150,7 @@ def job_config(args: argparse.Namespace, **overrides: object) -> JobConfig:
     ):
         v = getattr(args, name, None)
         if v is not None:
-            values[name] = v
+            values[name] = parse_window_sizes(v) if name == "window_seconds" else v
     location = getattr(args, "schema_registry", None) or values.pop("schema_registry", None)
     values.pop("schema_registry", None)
     values["schema_registry"] = registry_spec(

@@ -29,7 +29,7 @@ class JobConfig:
     bootstrap_servers: str
     topic: str = DEFAULT_TOPIC
     warehouse: str = DEFAULT_WAREHOUSE
-    window_seconds: int = 60
+    window_seconds: tuple[int, ...] = (60, 3600)  # every size is aggregated; ascending, nested (parse_window_sizes)
     allowed_lateness_seconds: int = 300
     dedup_retention_seconds: int = 24 * 3600
     max_batch_records: int = 100_000
@@ -48,6 +48,11 @@ class JobConfig:
     scorer: str | None = None  # text classifiers: None = the shipped models; see pipelines.nlp.scorer.load_scorer
 
     @property
+    def smallest_window_seconds(self) -> int:
+        """Lateness is judged against the smallest window (``transforms/lateness.py``)."""
+        return self.window_seconds[0]
+
+    @property
     def dlq_topic(self) -> str:
         return f"{self.topic}.dlq" if self.dead_letter_topic is None else self.dead_letter_topic
 
@@ -62,14 +67,14 @@ class JobConfig:
             raise ConfigError("--topic must not be empty")
         if self.dlq_topic == self.topic:
             raise ConfigError("--dead-letter-topic must differ from --topic, or dead letters would be read again as input")
-        if self.window_seconds <= 0 or 86400 % self.window_seconds:
-            raise ConfigError(f"--window-seconds {self.window_seconds}: must be positive and divide a day (60, 300, 3600...)")
+        check_window_sizes(self.window_seconds)
         if self.allowed_lateness_seconds < 0:
             raise ConfigError("--allowed-lateness-seconds must be 0 or more")
-        if self.dedup_retention_seconds < self.window_seconds + self.allowed_lateness_seconds:
+        largest = self.window_seconds[-1]
+        if self.dedup_retention_seconds < largest + self.allowed_lateness_seconds:
             raise ConfigError(
-                f"--dedup-retention-seconds {self.dedup_retention_seconds} must be at least window + allowed lateness "
-                f"({self.window_seconds + self.allowed_lateness_seconds}), or an expired id could be counted twice"
+                f"--dedup-retention-seconds {self.dedup_retention_seconds} must be at least the largest window + allowed lateness "
+                f"({largest + self.allowed_lateness_seconds}), or an expired id could be counted twice"
             )
         if self.max_batch_records < 1:
             raise ConfigError("--max-batch-records must be at least 1")
@@ -111,6 +116,38 @@ class JobConfig:
             if parent.exists() and not os.access(parent, os.W_OK):
                 raise ConfigError(f"--warehouse {self.warehouse}: directory {parent} is not writable")
         return self
+
+
+MAX_WINDOW_SIZES = 4
+
+
+def parse_window_sizes(text: str) -> tuple[int, ...]:
+    """``--window-seconds 60,3600`` -> (60, 3600): sizes in seconds, ascending, checked."""
+    try:
+        sizes = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError:
+        raise ConfigError(f"--window-seconds {text!r}: give window sizes in seconds separated by commas, e.g. 60,3600") from None
+    return check_window_sizes(sizes, text)
+
+
+def check_window_sizes(sizes: tuple[int, ...], text: str | None = None) -> tuple[int, ...]:
+    """Each size positive and a divisor of a day, ascending, each a multiple of the smaller ones:
+    then an event on time for the smallest window is on time for every window that contains it
+    (its end is a later or equal multiple of the smallest size), which the lateness rule needs."""
+    shown = text if text is not None else ",".join(map(str, sizes))
+    if not sizes:
+        raise ConfigError("--window-seconds: give at least one window size in seconds, e.g. 60,3600")
+    if len(sizes) > MAX_WINDOW_SIZES:
+        raise ConfigError(f"--window-seconds {shown}: at most {MAX_WINDOW_SIZES} window sizes (each adds rows to every batch)")
+    if list(sizes) != sorted(set(sizes)):
+        raise ConfigError(f"--window-seconds {shown}: list each size once, ascending, e.g. 60,3600")
+    for s in sizes:
+        if s <= 0 or 86400 % s:
+            raise ConfigError(f"--window-seconds {shown}: {s} must be positive and divide a day (60, 300, 3600...)")
+    for smaller, larger in zip(sizes, sizes[1:]):
+        if larger % smaller:
+            raise ConfigError(f"--window-seconds {shown}: {larger} is not a multiple of {smaller}; nest the sizes, e.g. 60,3600")
+    return sizes
 
 
 def registry_spec(

@@ -200,7 +200,6 @@ class EmbeddedDriver:
                 job.topic,
                 len(self.partitions),
                 out,
-                job.window_seconds,
                 job.allowed_lateness_seconds,
                 job.dedup_retention_seconds,
                 started_at,
@@ -220,7 +219,7 @@ class EmbeddedDriver:
             duplicates=len(out.duplicates),
             late=len(out.late),
             dead_letters=len(out.dead_letters),
-            window_rows=out.windows.num_rows,
+            window_rows=out.windows.num_rows + out.aspect_windows.num_rows,
             lag={r.partition: max(0, r.highwater - r.end) for r in out.ranges},
             pipeline_seconds=pipeline_seconds,
             commit_seconds=commit_seconds,
@@ -299,15 +298,19 @@ class EmbeddedDriver:
         for q, seconds in r.latency_s.items():
             m.event_latency.labels(q).set(seconds)
         if out.windows.num_rows:
-            # One increment per (brand, platform), never per window row.
-            w = out.windows
+            # One increment per (brand, platform), never per window row; from one window size
+            # (each size holds every accepted event once: counting two would double them).
+            w = out.windows.filter(pc.equal(out.windows["window_seconds"], self.job.smallest_window_seconds))
             is_mention = pc.is_in(w["event_type"], value_set=pa.array(sorted(MENTION_TYPES)))
             w = w.append_column("mentions", pc.if_else(is_mention, w["events"], 0))
             per = w.group_by(["brand", "platform"]).aggregate(
-                [("mentions", "sum"), ("points", "sum"), ("impressions", "sum"), ("reach", "sum")]
+                [("mentions", "sum"), ("engagement_points", "sum"), ("impressions", "sum"), ("reach", "sum")]
             )
             for brand, platform, mentions, points, impressions, reach in zip(
-                *(per[c].to_pylist() for c in ("brand", "platform", "mentions_sum", "points_sum", "impressions_sum", "reach_sum"))
+                *(
+                    per[c].to_pylist()
+                    for c in ("brand", "platform", "mentions_sum", "engagement_points_sum", "impressions_sum", "reach_sum")
+                )
             ):
                 m.brand_mentions.labels(brand, platform).inc(mentions)
                 m.brand_engagement.labels(brand, platform).inc(points)
@@ -336,7 +339,7 @@ class EmbeddedDriver:
             watermark = wh.global_watermark_ms(self.job.topic, len(partitions)) if partitions else None
             own = frozenset(b.id for b in self.catalog.brands if b.role == "own")
             refresh_business_state(wh.con, wh.dialect, self.catalog, self.metrics, refresh_care)
-            update_care_responses(wh.con, wh.dialect, own, watermark, self.job.window_seconds, self.job.allowed_lateness_seconds)
+            update_care_responses(wh.con, wh.dialect, own, watermark, self.job.smallest_window_seconds, self.job.allowed_lateness_seconds)
         except Exception as exc:  # noqa: BLE001 - any database error: the batch itself is committed
             self.metrics.failures.labels("analytics").inc()
             log.warning("crisis and care update failed (retried after the next batch): %s", exc)

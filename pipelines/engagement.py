@@ -50,7 +50,7 @@ class Stages(NamedTuple):
 
 class StageOutputs(NamedTuple):
     watermarks: beam.PCollection  # PartitionWatermark per partition
-    window_rows: beam.PCollection  # WindowRow deltas (embedded) or WindowPane (streaming)
+    window_rows: beam.PCollection  # WindowRow deltas (embedded) or WindowPane (streaming), of both window tables
     events: beam.PCollection  # lists of accepted, enriched, scored events
     duplicates: beam.PCollection  # Duplicate
     late: beam.PCollection  # LateEvent
@@ -60,7 +60,7 @@ class StageOutputs(NamedTuple):
 class EngagementOutputs(NamedTuple):
     ranges: beam.PCollection  # ReadRange per partition
     watermarks: beam.PCollection  # PartitionWatermark per partition
-    window_rows: beam.PCollection  # WindowRow deltas
+    window_rows: beam.PCollection  # WindowRow deltas of both window tables
     events: beam.PCollection  # lists of accepted, enriched, scored events
     duplicates: beam.PCollection  # Duplicate
     late: beam.PCollection  # LateEvent
@@ -69,7 +69,7 @@ class EngagementOutputs(NamedTuple):
 
 def embedded_stages(job: JobConfig, initial_watermarks: dict[tuple[str, int], int], history: SeenIdsSource) -> Stages:
     return Stages(
-        lateness=ClassifyLateness(job.window_seconds, job.allowed_lateness_seconds, initial_watermarks),
+        lateness=ClassifyLateness(job.smallest_window_seconds, job.allowed_lateness_seconds, initial_watermarks),
         dedup=DeduplicateEvents(history),
         aggregate=AggregateEngagement(job.window_seconds),
     )

@@ -110,7 +110,8 @@ class Duplicate(NamedTuple):
 
 
 class LateEvent(NamedTuple):
-    """An event whose window had closed (window end + allowed lateness <= partition watermark)."""
+    """An event whose smallest window had closed (its end + allowed lateness <= partition watermark);
+    ``window_start_ms`` is that window's start."""
 
     event_id: str
     event_time_ms: int
@@ -133,11 +134,16 @@ class AcceptedEventId(NamedTuple):
 
 
 class WindowKey(NamedTuple):
+    """A row of ``engagement_window``: one window (start, size) and the dimensions of its events."""
+
     window_start_ms: int
+    window_seconds: int
     brand: str
     platform: str
     event_type: str
     lang: str
+    device: str
+    sentiment: str
 
 
 class WindowTotals(NamedTuple):
@@ -147,11 +153,33 @@ class WindowTotals(NamedTuple):
     impressions: int
 
 
-class WindowRow(NamedTuple):
-    """One aggregate row of one micro-batch (a delta to add to the warehouse row)."""
+class AspectWindowKey(NamedTuple):
+    """A row of ``aspect_window``: the customer posts of one window naming an aspect with a polarity."""
 
-    key: WindowKey
-    totals: WindowTotals
+    window_start_ms: int
+    window_seconds: int
+    brand: str
+    aspect: str
+    polarity: str
+
+
+class AspectTotals(NamedTuple):
+    mentions: int
+
+
+class WindowRow(NamedTuple):
+    """One aggregate row of one micro-batch (a delta to add to the warehouse row), of either table."""
+
+    key: WindowKey | AspectWindowKey
+    totals: WindowTotals | AspectTotals
+
+
+def window_row(key: tuple, totals: tuple) -> WindowRow:
+    """A partial's plain tuples (``aggregate.pre_aggregate``) -> the row of its table, told apart by
+    the key's length (engagement keys have 8 fields, aspect keys 5)."""
+    if len(key) == len(AspectWindowKey._fields):
+        return WindowRow(AspectWindowKey(*key), AspectTotals(*totals))
+    return WindowRow(WindowKey(*key), WindowTotals(*totals))
 
 
 PLATFORMS = ("facebook", "instagram", "x", "linkedin", "youtube", "tiktok", "telegram", "review_site", "other")

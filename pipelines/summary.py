@@ -45,7 +45,7 @@ def collect_summary(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> Summary
         r[0]: r[1:]
         for r in con.execute(f"""
         SELECT brand, sum(events) FILTER (WHERE event_type IN ({types})), sum(engagement_points), sum(reach), sum(impressions)
-        FROM engagement_window GROUP BY brand""").fetchall()
+        FROM engagement_by_day GROUP BY brand""").fetchall()
     }
     organic = dict(con.execute("SELECT brand, count(*) FROM v_organic_mentions GROUP BY brand").fetchall())  # dedup-v1
     sector_mentions: dict[str, int] = {}
@@ -66,7 +66,7 @@ def collect_summary(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> Summary
     platforms = con.execute(f"""
         WITH p AS (
           SELECT platform, brand, sum(events) FILTER (WHERE event_type IN ({types})) AS mentions, sum(engagement_points) AS engagement
-          FROM engagement_window WHERE brand <> 'unattributed' GROUP BY platform, brand)
+          FROM engagement_by_day WHERE brand <> 'unattributed' GROUP BY platform, brand)
         SELECT platform, sum(mentions), sum(engagement), arg_max(brand, mentions)
         FROM p GROUP BY platform ORDER BY 3 DESC""").fetchall()
     names = {b.id: b.name for b in catalog.brands}

@@ -15,6 +15,8 @@ view ``v_care_requests``, held equal to it by ``tests/streaming/test_parity.py``
 
       due(request) = window_end(deadline) + L = floor(deadline / W) * W + W + L      (ms)
 
+  with ``W`` the smallest ``--window-seconds`` size, the one lateness is judged against.
+
   After the watermark reaches ``due``, no answer at or before the deadline can still be accepted
   (an answer ``r`` is accepted only if ``window_end(r) + L > watermark`` and ``window_end(r) <=
   window_end(deadline)``), so ``overdue_at`` is a function of the accepted events alone, equal on

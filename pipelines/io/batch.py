@@ -10,9 +10,8 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from pipelines.model import DeadLetter, Duplicate, LateEvent, PartitionWatermark, ReadRange, WindowRow
-
-WINDOW_KEY_COLUMNS = ("ws", "brand", "platform", "event_type", "lang")
+from pipelines.io.windows import TABLES, finalize_sql
+from pipelines.model import DeadLetter, Duplicate, LateEvent, PartitionWatermark, ReadRange
 
 
 @dataclass
@@ -21,7 +20,8 @@ class BatchOutputs:
 
     ranges: list[ReadRange]
     watermarks: list[PartitionWatermark]
-    windows: pa.Table  # window deltas, columns of window_rows_to_arrow
+    windows: pa.Table  # engagement_window deltas, columns of io.windows.ENGAGEMENT.to_arrow
+    aspect_windows: pa.Table  # aspect_window deltas, columns of io.windows.ASPECTS.to_arrow
     facts: pa.Table  # accepted events, columns of fact_events (see events_to_arrow)
     duplicates: list[Duplicate]
     late: list[LateEvent]
@@ -68,25 +68,11 @@ def global_watermark_ms(query, d: Dialect, topic: str, partitions: int) -> int |
     return wm if n >= partitions else None
 
 
-def commit_bookkeeping(
-    query,
-    d: Dialect,
-    batch_id: int,
-    topic: str,
-    partitions: int,
-    out: BatchOutputs,
-    window_seconds: int,
-    allowed_lateness_seconds: int,
-    dedup_retention_seconds: int,
-    started_at: datetime,
-    pipeline_seconds: float,
-    t0: float,
-    now: datetime,
-) -> None:
-    """The part of a micro-batch commit both warehouses share, inside their transaction: next
-    offsets and watermarks per partition, windows that became final, dedup ids beyond the
-    retention, and the batch's accounting row."""
+def advance_offsets(query, d: Dialect, topic: str, partitions: int, out: BatchOutputs, now: datetime) -> tuple[int | None, int | None]:
+    """Inside the commit: next offsets and watermarks per partition; returns the global watermark
+    before and after them (None until every partition has one)."""
     p = d.param
+    before = global_watermark_ms(query, d, topic, partitions)
     for r in out.ranges:
         wm = max((w.max_event_time_ms for w in out.watermarks if w.partition == r.partition and w.topic == r.topic), default=-1)
         query(
@@ -96,14 +82,32 @@ def commit_bookkeeping(
                   updated_at = excluded.updated_at""",
             [r.topic, r.partition, r.end, wm, now],
         )
-    watermark = global_watermark_ms(query, d, topic, partitions)
+    return before, global_watermark_ms(query, d, topic, partitions)
+
+
+def commit_bookkeeping(
+    query,
+    d: Dialect,
+    batch_id: int,
+    topic: str,
+    watermark: int | None,
+    out: BatchOutputs,
+    allowed_lateness_seconds: int,
+    dedup_retention_seconds: int,
+    started_at: datetime,
+    pipeline_seconds: float,
+    t0: float,
+    now: datetime,
+) -> None:
+    """The end of a micro-batch commit both warehouses share, inside their transaction, after the
+    window upserts: windows of every size and table that became final, dedup ids beyond the
+    retention, and the batch's accounting row."""
+    p = d.param
     if watermark is not None:
-        query(
-            f"""UPDATE engagement_window SET is_final = true, updated_at = {p}
-                  WHERE NOT is_final AND window_seconds = {p} AND {d.epoch_ms.format("window_end")} + {p} <= {p}""",
-            [now, window_seconds, allowed_lateness_seconds * 1000, watermark],
-        )
+        for table in TABLES:
+            query(finalize_sql(table, d), [now, allowed_lateness_seconds * 1000, watermark])
         query(f"DELETE FROM dedup_event_ids WHERE event_time_ms < {p}", [watermark - dedup_retention_seconds * 1000])
+    window_rows = out.windows.num_rows + out.aspect_windows.num_rows
     placeholders = ", ".join([p] * 13)
     query(
         f"INSERT INTO batches VALUES ({placeholders})",
@@ -117,7 +121,7 @@ def commit_bookkeeping(
             len(out.duplicates),
             len(out.late),
             len(out.dead_letters),
-            out.windows.num_rows,
+            window_rows,
             _ts(watermark) if watermark is not None else None,
             pipeline_seconds,
             time.perf_counter() - t0,
@@ -134,23 +138,6 @@ def sync_brands(query, d: Dialect, catalog) -> None:
                   name = excluded.name, sector = excluded.sector, role = excluded.role""",
             [b.id, b.name, b.sector, b.role],
         )
-
-
-def window_rows_to_arrow(rows: list[WindowRow]) -> pa.Table:
-    """Window deltas -> columns (keys as in WindowKey, totals as in WindowTotals)."""
-    return pa.table(
-        {
-            "ws": pa.array([r.key.window_start_ms for r in rows], pa.int64()),
-            "brand": pa.array([r.key.brand for r in rows], pa.string()),
-            "platform": pa.array([r.key.platform for r in rows], pa.string()),
-            "event_type": pa.array([r.key.event_type for r in rows], pa.string()),
-            "lang": pa.array([r.key.lang for r in rows], pa.string()),
-            "events": pa.array([r.totals.events for r in rows], pa.int64()),
-            "points": pa.array([r.totals.engagement_points for r in rows], pa.int64()),
-            "reach": pa.array([r.totals.reach for r in rows], pa.int64()),
-            "impressions": pa.array([r.totals.impressions for r in rows], pa.int64()),
-        }
-    )
 
 
 def events_to_arrow(events: list[dict]) -> pa.Table:

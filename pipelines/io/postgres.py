@@ -17,15 +17,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from pipelines.io.batch import (
-    POSTGRES,
-    WINDOW_KEY_COLUMNS,
-    BatchOutputs,
-    commit_bookkeeping,
-    global_watermark_ms,
-    sync_brands,
-)
+from pipelines.io.batch import POSTGRES, BatchOutputs, advance_offsets, commit_bookkeeping, global_watermark_ms, sync_brands
 from pipelines.io.warehouse import SCHEMA_VERSION, PartitionState, WarehouseError
+from pipelines.io.windows import (
+    ASPECTS,
+    ENGAGEMENT,
+    WindowTable,
+    copy_ddl,
+    has_unique_keys,
+    pane_timing_sql,
+    retire_legacy_windows,
+    upsert_deltas_sql,
+)
 from pipelines.model import METRIC_VERSION
 from schemas import SCHEMA_DIR
 
@@ -96,6 +99,7 @@ class PostgresWarehouse:
             raise WarehouseError(f"cannot connect to the PostgreSQL warehouse: {' '.join(str(exc).split())}") from None
         with self.con.transaction():
             self.con.execute("SELECT pg_advisory_xact_lock(4242)")  # two pipelines creating the schema at once
+            retire_legacy_windows(_query(self.con), postgres=True)
             self.con.execute((SCHEMA_DIR / "warehouse" / "postgres.sql").read_text())
             self.con.execute(
                 "INSERT INTO warehouse_meta VALUES ('schema_version', %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -214,39 +218,21 @@ class PostgresWarehouse:
         topic: str,
         partitions: int,
         out: BatchOutputs,
-        window_seconds: int,
         allowed_lateness_seconds: int,
         dedup_retention_seconds: int,
         started_at: datetime,
         pipeline_seconds: float,
     ) -> float:
-        if out.windows.num_rows and out.windows.group_by(list(WINDOW_KEY_COLUMNS)).aggregate([]).num_rows != out.windows.num_rows:
+        if not (has_unique_keys(ENGAGEMENT, out.windows) and has_unique_keys(ASPECTS, out.aspect_windows)):
             raise WarehouseError("window deltas repeat a key: refusing an upsert that would fail")
         t0 = time.perf_counter()
         now = datetime.now(UTC).replace(tzinfo=None)
-        w_ms = window_seconds * 1000
         con = self.con
         with con.transaction():
-            self._copy(
-                "window_delta",
-                "ws BIGINT, brand TEXT, platform TEXT, event_type TEXT, lang TEXT, events BIGINT, points BIGINT, "
-                "reach BIGINT, impressions BIGINT",
-                out.windows,
-            )
-            con.execute(
-                f"""
-                INSERT INTO engagement_window
-                SELECT to_timestamp(ws / 1000.0) AT TIME ZONE 'UTC', to_timestamp((ws + {w_ms}) / 1000.0) AT TIME ZONE 'UTC', {window_seconds},
-                       brand, platform, event_type, lang, events, points, reach, impressions, 1, false, %s, %s
-                FROM window_delta
-                ON CONFLICT (window_start, window_seconds, brand, platform, event_type, lang) DO UPDATE SET
-                  events = engagement_window.events + excluded.events,
-                  engagement_points = engagement_window.engagement_points + excluded.engagement_points,
-                  reach = engagement_window.reach + excluded.reach,
-                  impressions = engagement_window.impressions + excluded.impressions,
-                  revision = engagement_window.revision + 1, updated_at = excluded.updated_at""",
-                [METRIC_VERSION, now],
-            )
+            before, after = advance_offsets(_query(con), POSTGRES, topic, partitions, out, now)
+            timing = pane_timing_sql(before, after)
+            self._upsert_windows(ENGAGEMENT, out.windows, timing, now)
+            self._upsert_windows(ASPECTS, out.aspect_windows, timing, now)
             facts = out.facts
             self._copy("facts_batch", ", ".join(f"{n} {t}" for n, t in _FACT_COLUMNS), facts)
             con.execute("INSERT INTO dedup_event_ids SELECT event_id, (extract(epoch FROM event_time) * 1000)::BIGINT FROM facts_batch")
@@ -261,9 +247,8 @@ class PostgresWarehouse:
                 POSTGRES,
                 batch_id,
                 topic,
-                partitions,
+                after,
                 out,
-                window_seconds,
                 allowed_lateness_seconds,
                 dedup_retention_seconds,
                 started_at,
@@ -273,6 +258,13 @@ class PostgresWarehouse:
             )
         out.committed_at = datetime.now(UTC)
         return time.perf_counter() - t0
+
+    def _upsert_windows(self, table: WindowTable, delta: pa.Table, timing: str, now: datetime) -> None:
+        if delta.num_rows == 0:
+            return
+        name = f"{table.name}_delta"
+        self._copy(name, copy_ddl(table), delta)
+        self.con.execute(upsert_deltas_sql(table, POSTGRES, name, timing), [METRIC_VERSION, now])
 
 
 _FACT_COLUMNS = [

@@ -22,18 +22,20 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipelines.io.batch import (
-    DUCKDB,
-    WINDOW_KEY_COLUMNS,
-    BatchOutputs,
-    commit_bookkeeping,
-    global_watermark_ms,
-    sync_brands,
+from pipelines.io.batch import DUCKDB, BatchOutputs, advance_offsets, commit_bookkeeping, global_watermark_ms, sync_brands
+from pipelines.io.windows import (
+    ASPECTS,
+    ENGAGEMENT,
+    WindowTable,
+    has_unique_keys,
+    pane_timing_sql,
+    retire_legacy_windows,
+    upsert_deltas_sql,
 )
 from pipelines.model import METRIC_VERSION
 from schemas import SCHEMA_DIR
 
-SCHEMA_VERSION = "4"  # 2: enrichment columns on fact_events; 3: per-event scores (influence, crisis_risk); 4: text sketch (dedup-v1)
+SCHEMA_VERSION = "5"  # 2: enrichment on fact_events; 3: per-event scores; 4: text sketch (dedup-v1); 5: windows by size, device, sentiment, aspect_window, panes
 
 
 class WarehouseError(RuntimeError):
@@ -87,6 +89,7 @@ class DuckDBWarehouse:
             self.con = duckdb.connect(self.path)
         except duckdb.IOException as exc:
             raise WarehouseError(f"cannot open warehouse {self.path}: {exc}. Is another 'ascolto run' using it?") from None
+        retire_legacy_windows(lambda sql, params: self.con.execute(sql, params).fetchall(), postgres=False)
         self.con.execute((SCHEMA_DIR / "warehouse" / "duckdb.sql").read_text())
         self.con.execute(
             "INSERT INTO warehouse_meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -124,7 +127,6 @@ class DuckDBWarehouse:
         topic: str,
         partitions: int,
         out: BatchOutputs,
-        window_seconds: int,
         allowed_lateness_seconds: int,
         dedup_retention_seconds: int,
         started_at: datetime,
@@ -132,24 +134,30 @@ class DuckDBWarehouse:
     ) -> float:
         """Commits one micro-batch in one transaction; returns the commit's duration in seconds.
         Afterwards ``out.committed_at`` holds the commit time."""
-        if out.windows.num_rows and out.windows.group_by(list(WINDOW_KEY_COLUMNS)).aggregate([]).num_rows != out.windows.num_rows:
+        if not (has_unique_keys(ENGAGEMENT, out.windows) and has_unique_keys(ASPECTS, out.aspect_windows)):
             raise WarehouseError("window deltas repeat a key: refusing an upsert that would drop rows")
         t0 = time.perf_counter()
         now = datetime.now(UTC).replace(tzinfo=None)
         con = self.con
+
+        def query(sql, params):
+            return con.execute(sql, params).fetchall()
+
         con.execute("BEGIN TRANSACTION")
         try:
-            self._upsert_windows(out.windows, window_seconds, now)
+            before, after = advance_offsets(query, DUCKDB, topic, partitions, out, now)
+            timing = pane_timing_sql(before, after)
+            self._upsert_windows(ENGAGEMENT, out.windows, timing, now)
+            self._upsert_windows(ASPECTS, out.aspect_windows, timing, now)
             self._insert_facts(out.facts, batch_id)
             self._insert_rows(out, batch_id, now)
             commit_bookkeeping(
-                lambda sql, params: con.execute(sql, params).fetchall(),
+                query,
                 DUCKDB,
                 batch_id,
                 topic,
-                partitions,
+                after,
                 out,
-                window_seconds,
                 allowed_lateness_seconds,
                 dedup_retention_seconds,
                 started_at,
@@ -170,26 +178,12 @@ class DuckDBWarehouse:
     def sync_brands(self, catalog) -> None:
         sync_brands(lambda sql, params: self.con.execute(sql, params).fetchall(), DUCKDB, catalog)
 
-    def _upsert_windows(self, delta: pa.Table, window_seconds: int, now: datetime) -> None:
+    def _upsert_windows(self, table: WindowTable, delta: pa.Table, timing: str, now: datetime) -> None:
         if delta.num_rows == 0:
             return
-        w_ms = window_seconds * 1000
         self.con.register("window_delta", delta)
         try:
-            self.con.execute(
-                f"""INSERT INTO engagement_window
-                    SELECT epoch_ms(ws), epoch_ms(ws + {w_ms}), {window_seconds}, brand, platform, event_type, lang,
-                           events, points, reach, impressions, 1, false, '{METRIC_VERSION}', ?
-                    FROM window_delta
-                    ON CONFLICT (window_start, window_seconds, brand, platform, event_type, lang) DO UPDATE SET
-                      events = engagement_window.events + excluded.events,
-                      engagement_points = engagement_window.engagement_points + excluded.engagement_points,
-                      reach = engagement_window.reach + excluded.reach,
-                      impressions = engagement_window.impressions + excluded.impressions,
-                      revision = engagement_window.revision + 1,
-                      updated_at = excluded.updated_at""",
-                [now],
-            )
+            self.con.execute(upsert_deltas_sql(table, DUCKDB, "window_delta", timing), [METRIC_VERSION, now])
         finally:
             self.con.unregister("window_delta")
 

@@ -42,7 +42,7 @@ class StreamingSettings:
 
 def streaming_stages(job: JobConfig, settings: StreamingSettings) -> Stages:
     return Stages(
-        lateness=ClassifyLatenessInState(job.window_seconds, job.allowed_lateness_seconds),
+        lateness=ClassifyLatenessInState(job.smallest_window_seconds, job.allowed_lateness_seconds),
         dedup=DeduplicateInState(job.dedup_retention_seconds, settings.dedup_key_buckets),
         aggregate=AggregateEngagementPanes(
             job.window_seconds, job.allowed_lateness_seconds, settings.early_firing_seconds, settings.window_key_shards
@@ -77,12 +77,12 @@ def build_streaming(
     out = wire_engagement(counted, job, catalog, streaming_stages(job, settings))
     care = out.events | "TrackCareRequests" >> TrackCareRequests(
         CarePolicy(frozenset(b.id for b in catalog.brands if b.role == "own")),
-        job.window_seconds,
+        job.smallest_window_seconds,
         job.allowed_lateness_seconds,
         job.dedup_retention_seconds,
         sla_from=(job.warehouse, catalog),  # the SLAs of care_sla_policy, read by each worker at setup
     )
-    out | "WriteToWarehouse" >> WriteToStreamingWarehouse(job.warehouse, catalog, job.window_seconds, care_rows=care)
+    out | "WriteToWarehouse" >> WriteToStreamingWarehouse(job.warehouse, catalog, care_rows=care)
     out | "CountOutcomes" >> CountOutcomes()
     if job.dlq_topic:
         out.dead_letters | "PublishDeadLetters" >> beam.ParDo(PublishDeadLettersFn(KafkaSettings(job.bootstrap_servers), job.dlq_topic))

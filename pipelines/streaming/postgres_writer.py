@@ -17,12 +17,11 @@ import pyarrow as pa
 from pipelines.analytics.business import record_changes
 from pipelines.analytics.care import upsert_care_rows
 from pipelines.catalog import Catalog
-from pipelines.io.batch import POSTGRES, WINDOW_KEY_COLUMNS, events_to_arrow
+from pipelines.io.batch import POSTGRES, events_to_arrow
 from pipelines.io.postgres import _FACT_COLUMNS, PostgresWarehouse
+from pipelines.io.windows import WindowTable, copy_ddl, upsert_panes_sql
 from pipelines.model import METRIC_VERSION
-from pipelines.streaming.sink import STREAMING_BATCH_ID, latest_panes, panes_to_arrow
-
-TS = "(to_timestamp({} / 1000.0) AT TIME ZONE 'UTC')"
+from pipelines.streaming.sink import STREAMING_BATCH_ID, pane_tables
 
 
 class PostgresStreamingWriter:
@@ -34,13 +33,11 @@ class PostgresStreamingWriter:
     def close(self) -> None:
         self._warehouse.close()
 
-    def commit(
-        self, window_seconds: int, panes: list, events: list[dict], duplicates: list, late: list, dead: list, care: list = ()
-    ) -> None:
+    def commit(self, panes: list, events: list[dict], duplicates: list, late: list, dead: list, care: list = ()) -> None:
         now = datetime.now(UTC).replace(tzinfo=None)
         with self.con.transaction():
-            if panes:
-                self._upsert_panes(panes_to_arrow(latest_panes(panes)), window_seconds, now)
+            for table, rows in pane_tables(panes):
+                self._upsert_panes(table, rows, now)
             if events:
                 self._insert_facts(events_to_arrow(events))
                 record_changes(self.con, POSTGRES, events, now)
@@ -49,24 +46,10 @@ class PostgresStreamingWriter:
             if care:
                 upsert_care_rows(self.con, POSTGRES, list(care), now)
 
-    def _upsert_panes(self, panes: pa.Table, window_seconds: int, now: datetime) -> None:
-        keys = [c for c in WINDOW_KEY_COLUMNS if c != "ws"]
-        cols = ", ".join(keys)
-        ddl = ", ".join(["ws BIGINT", *(f"{k} TEXT" for k in keys), "events BIGINT, points BIGINT, reach BIGINT, impressions BIGINT"])
-        self._warehouse._copy("pane_batch", f"{ddl}, revision INT, is_final BOOLEAN", panes)
-        self.con.execute(
-            f"""INSERT INTO engagement_window (window_start, window_end, window_seconds, {cols}, events, engagement_points,
-                    reach, impressions, revision, is_final, metric_version, updated_at)
-                SELECT {TS.format("ws")}, {TS.format(f"(ws + {window_seconds * 1000})")}, {window_seconds}, {cols}, events, points,
-                       reach, impressions, revision, is_final, %s, %s
-                FROM pane_batch
-                ON CONFLICT (window_start, window_seconds, {cols}) DO UPDATE SET
-                  events = excluded.events, engagement_points = excluded.engagement_points, reach = excluded.reach,
-                  impressions = excluded.impressions, revision = excluded.revision, is_final = excluded.is_final,
-                  updated_at = excluded.updated_at
-                WHERE excluded.revision > engagement_window.revision""",
-            [METRIC_VERSION, now],
-        )
+    def _upsert_panes(self, table: WindowTable, panes: pa.Table, now: datetime) -> None:
+        name = f"{table.name}_panes"
+        self._warehouse._copy(name, copy_ddl(table, panes=True), panes)
+        self.con.execute(upsert_panes_sql(table, POSTGRES, name), [METRIC_VERSION, now])
 
     def _insert_facts(self, facts: pa.Table) -> None:
         types = dict(_FACT_COLUMNS)

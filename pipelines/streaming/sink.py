@@ -2,8 +2,9 @@
 
 Beam may run a bundle twice (retries, restarts from a checkpoint), so every write here is
 idempotent, one transaction per bundle:
-- window panes upsert by (window, keys) and only move forward: a pane replaces the row when its
-  index is higher (``revision`` holds pane index + 1); a replayed older pane changes nothing;
+- window panes (both tables, ``engagement_window`` and ``aspect_window``) upsert by (window, keys)
+  and only move forward: a pane replaces the row when its index is higher (``pane_index``,
+  ``pane_timing``, and ``revision`` = pane index + 1); a replayed older pane changes nothing;
 - accepted events, duplicates, late events and dead letters are keyed by their Kafka
   coordinates (topic, partition, offset): a second insert of one record is a no-op;
 - change marks for ``ascolto analytics`` (``analytics.business.record_changes``) go with the
@@ -29,17 +30,17 @@ from typing import Any
 import apache_beam as beam
 import pyarrow as pa
 from apache_beam.metrics import Metrics
-from apache_beam.transforms.window import GlobalWindows
 
 from pipelines.analytics.business import record_changes
 from pipelines.analytics.care import read_care_policy, upsert_care_rows
 from pipelines.catalog import Catalog
 from pipelines.engagement import StageOutputs
-from pipelines.io.batch import DUCKDB, POSTGRES, WINDOW_KEY_COLUMNS, events_to_arrow, window_rows_to_arrow
+from pipelines.io.batch import DUCKDB, POSTGRES, events_to_arrow
 from pipelines.io.dead_letters import publish_dead_letters
 from pipelines.io.kafka import KafkaSettings
 from pipelines.io.warehouse import DuckDBWarehouse, insert_side_rows, is_postgres
-from pipelines.model import METRIC_VERSION, WindowRow
+from pipelines.io.windows import TABLES, panes_to_arrow, split_rows, upsert_panes_sql
+from pipelines.model import METRIC_VERSION
 
 NAMESPACE = "ascolto"
 STREAMING_BATCH_ID = 0
@@ -56,10 +57,9 @@ def latest_panes(panes: list) -> list:
     return list(best.values())
 
 
-def panes_to_arrow(panes: list) -> pa.Table:
-    table = window_rows_to_arrow([WindowRow(p.key, p.totals) for p in panes])
-    table = table.append_column("revision", pa.array([p.pane_index + 1 for p in panes], pa.int32()))
-    return table.append_column("is_final", pa.array([p.is_final for p in panes], pa.bool_()))
+def pane_tables(panes: list) -> list[tuple]:
+    """A bundle's panes -> (table, Arrow of its latest panes) for each window table with panes."""
+    return [(t, panes_to_arrow(t, latest_panes(rows))) for t, rows in zip(TABLES, split_rows(panes)) if rows]
 
 
 class DuckDBStreamingWriter:
@@ -73,15 +73,13 @@ class DuckDBStreamingWriter:
     def close(self) -> None:
         self._warehouse.close()
 
-    def commit(
-        self, window_seconds: int, panes: list, events: list[dict], duplicates: list, late: list, dead: list, care: list = ()
-    ) -> None:
+    def commit(self, panes: list, events: list[dict], duplicates: list, late: list, dead: list, care: list = ()) -> None:
         con = self.con
         now = datetime.now(UTC).replace(tzinfo=None)
         con.execute("BEGIN TRANSACTION")
         try:
-            if panes:
-                self._upsert_panes(panes_to_arrow(latest_panes(panes)), window_seconds, now)
+            for table, rows in pane_tables(panes):
+                self._upsert_panes(table, rows, now)
             if events:
                 self._insert_facts(events_to_arrow(events))
                 record_changes(con, DUCKDB, events, now)
@@ -93,24 +91,10 @@ class DuckDBStreamingWriter:
             con.execute("ROLLBACK")
             raise
 
-    def _upsert_panes(self, panes: pa.Table, window_seconds: int, now: datetime) -> None:
-        keys = [c for c in WINDOW_KEY_COLUMNS if c != "ws"]
-        cols = ", ".join(keys)
+    def _upsert_panes(self, table, panes: pa.Table, now: datetime) -> None:
         self.con.register("pane_batch", panes)
         try:
-            self.con.execute(
-                f"""INSERT INTO engagement_window (window_start, window_end, window_seconds, {cols}, events, engagement_points,
-                        reach, impressions, revision, is_final, metric_version, updated_at)
-                    SELECT epoch_ms(ws), epoch_ms(ws + {window_seconds * 1000}), {window_seconds}, {cols}, events, points, reach,
-                           impressions, revision, is_final, '{METRIC_VERSION}', ?
-                    FROM pane_batch
-                    ON CONFLICT (window_start, window_seconds, {cols}) DO UPDATE SET
-                      events = excluded.events, engagement_points = excluded.engagement_points, reach = excluded.reach,
-                      impressions = excluded.impressions, revision = excluded.revision, is_final = excluded.is_final,
-                      updated_at = excluded.updated_at
-                    WHERE excluded.revision > engagement_window.revision""",
-                [now],
-            )
+            self.con.execute(upsert_panes_sql(table, DUCKDB, "pane_batch"), [METRIC_VERSION, now])
         finally:
             self.con.unregister("pane_batch")
 
@@ -166,10 +150,9 @@ def close_writers() -> None:
 class CommitBundleFn(beam.DoFn):
     """Buffers a bundle's tagged outputs and commits them in one transaction at its end."""
 
-    def __init__(self, location: str, catalog: Catalog, window_seconds: int):
+    def __init__(self, location: str, catalog: Catalog):
         self._location = location
         self._catalog = catalog
-        self._window_seconds = window_seconds
         self._writer = None
         self._buffers: dict[str, list] = {}
 
@@ -190,7 +173,7 @@ class CommitBundleFn(beam.DoFn):
         b = self._buffers
         if any(b.values()):
             with _WRITE_LOCK:
-                self._writer.commit(self._window_seconds, b["panes"], b["events"], b["duplicates"], b["late"], b["dead_letters"], b["care"])
+                self._writer.commit(b["panes"], b["events"], b["duplicates"], b["late"], b["dead_letters"], b["care"])
         self._buffers = {}
 
 
@@ -229,18 +212,15 @@ class CountOutcomes(beam.PTransform):
 class WriteToStreamingWarehouse(beam.PTransform):
     """Applied to the ``StageOutputs``; ``care_rows`` (``TrackCareRequests``'s output) go with them."""
 
-    def __init__(self, location: str, catalog: Catalog, window_seconds: int, care_rows: beam.PCollection | None = None):
+    def __init__(self, location: str, catalog: Catalog, care_rows: beam.PCollection | None = None):
         super().__init__()
         self._location = location
         self._catalog = catalog
-        self._window_seconds = window_seconds
         self._care_rows = care_rows
 
     def expand(self, outputs: StageOutputs):
         tagged = [
-            outputs.window_rows
-            | "PanesToGlobalWindow" >> beam.WindowInto(GlobalWindows())  # rows are keyed by their window already
-            | "TagPanes" >> beam.Map(lambda x: ("panes", x)),
+            outputs.window_rows | "TagPanes" >> beam.Map(lambda x: ("panes", x)),  # in the global window (panes.py)
             outputs.events | "TagEvents" >> beam.Map(lambda x: ("events", x)),
             outputs.duplicates | "TagDuplicates" >> beam.Map(lambda x: ("duplicates", x)),
             outputs.late | "TagLate" >> beam.Map(lambda x: ("late", x)),
@@ -248,8 +228,4 @@ class WriteToStreamingWarehouse(beam.PTransform):
         ]
         if self._care_rows is not None:
             tagged.append(self._care_rows | "TagCareRows" >> beam.Map(lambda x: ("care", x)))
-        return (
-            tagged
-            | "AllOutputs" >> beam.Flatten()
-            | "CommitBundles" >> beam.ParDo(CommitBundleFn(self._location, self._catalog, self._window_seconds))
-        )
+        return tagged | "AllOutputs" >> beam.Flatten() | "CommitBundles" >> beam.ParDo(CommitBundleFn(self._location, self._catalog))

@@ -18,8 +18,8 @@ Outputs: ``LatenessResult(on_time, late, watermarks)``.
 event id, the ids accepted within the retention live in Beam state; the first copy to arrive
 wins (``dedup.first_copies``). An event-time timer per bucket evicts ids once the watermark
 passes ``event_time + retention`` (rounded up to the hour: one firing per step, not per id); a later copy of an evicted id is always late first
-(retention >= W + L, checked by ``JobConfig.validate``: its partition's watermark is past
-event_time + retention >= window_end + L). Outputs: ``DedupResult(events, duplicates)``.
+(retention >= the largest window + L >= W + L, with W the smallest window, checked by
+``JobConfig.validate``: its partition's watermark is past event_time + retention >= window_end + L). Outputs: ``DedupResult(events, duplicates)``.
 """
 
 from __future__ import annotations

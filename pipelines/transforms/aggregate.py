@@ -1,40 +1,66 @@
-"""AggregateEngagement: event-time windows per brand, platform, event type and language.
+"""AggregateEngagement: event-time windows of every configured size, for two tables.
 
-Input: lists of scored event dicts. Each list is first pre-aggregated (one partial per
-window and key: per-element work in Python is the cost, so combine before anything is
-shuffled), then the partials are summed (see ``AggregateEngagement`` for the two ways).
-An event concerning several brands counts once for each.
+- ``engagement_window``: per window (start, size), brand, platform, event type, language,
+  device and sentiment: events, engagement points, reach, impressions;
+- ``aspect_window``: per window, brand, aspect and polarity: the customer posts (brand accounts
+  left out, as in ``v_brand_aspects``) that name the aspect with that polarity, once per post
+  (the same ``category:polarity`` twice in a post counts once).
 
-Output: ``WindowRow(key, totals)``: the contribution of this input to each window row
-(a delta that the warehouse adds to what it already has).
+An event concerning several brands counts once for each; an event with none counts for
+``unattributed``. Window sizes are nested (each a multiple of the smaller ones, checked by
+``JobConfig.validate``) and lateness is judged against the smallest (``transforms/lateness.py``),
+so every size holds every accepted event exactly once: the totals of an hour equal the sum of
+its minutes, and views can read any one size without double counting.
+
+Input: lists of scored event dicts. Each list is first pre-aggregated (one partial per window and
+key: per-element work in Python is the cost, so combine before anything is shuffled or upserted),
+then the partials are merged globally (the micro-batch's keys carry their window, so no per-key
+windowing machinery runs: measured, Beam's per-key trigger bookkeeping cost 0.5 ms per key on the
+FnApiRunner). The streaming path windows the same partials with Beam (``streaming/panes.py``).
+
+Output: ``WindowRow`` (``model.window_row``): the contribution of this input to each row of
+either table (a delta that the warehouse adds to what it already has).
 """
 
 from __future__ import annotations
 
 import apache_beam as beam
-from apache_beam.transforms.window import FixedWindows, TimestampedValue
 
-from pipelines.model import UNATTRIBUTED_BRAND, WindowKey, WindowRow, WindowTotals
+from pipelines.model import UNATTRIBUTED_BRAND, window_row
 
 
-def pre_aggregate(events: list[dict], window_ms: int) -> dict[tuple, tuple]:
-    """Partial sums of one list of events: plain tuples (WindowKey fields -> WindowTotals fields),
-    which Beam's fast coder encodes natively (named tuples would be pickled one by one)."""
+def pre_aggregate(events: list[dict], window_sizes_seconds: tuple[int, ...]) -> dict[tuple, tuple]:
+    """Partial sums of one list of events: plain tuples (key fields -> totals), which Beam's fast
+    coder encodes natively (named tuples would be pickled one by one). Engagement keys are
+    ``WindowKey`` fields -> ``WindowTotals``; aspect keys ``AspectWindowKey`` fields -> ``(mentions,)``."""
+    sizes = [(s * 1000, s) for s in window_sizes_seconds]
     acc: dict[tuple, list[int]] = {}
     for e in events:
         t = e["event_time"]
-        start = t - t % window_ms
         is_view = e["event_type"] == "view"
-        for brand in e["brands"] or (UNATTRIBUTED_BRAND,):
-            k = (start, brand, e["platform"], e["event_type"], e["lang"])
-            a = acc.get(k)
-            if a is None:
-                a = acc[k] = [0, 0, 0, 0]
-            a[0] += 1
-            a[1] += e["engagement_points"]
-            a[2] += e["reach"]
-            if is_view:
-                a[3] += 1
+        points, reach = e["engagement_points"], e["reach"]
+        dims = (e["platform"], e["event_type"], e["lang"], e["device"], e["sentiment"])
+        brands = e["brands"] or (UNATTRIBUTED_BRAND,)
+        aspects = () if e["author"]["is_brand_account"] or not e["aspects"] else [a.partition(":")[::2] for a in set(e["aspects"])]
+        for size_ms, size_s in sizes:
+            start = t - t % size_ms
+            for brand in brands:
+                k = (start, size_s, brand, *dims)
+                a = acc.get(k)
+                if a is None:
+                    a = acc[k] = [0, 0, 0, 0]
+                a[0] += 1
+                a[1] += points
+                a[2] += reach
+                if is_view:
+                    a[3] += 1
+                for aspect, polarity in aspects:
+                    ka = (start, size_s, brand, aspect, polarity)
+                    m = acc.get(ka)
+                    if m is None:
+                        acc[ka] = [1]
+                    else:
+                        m[0] += 1
     return {k: tuple(v) for k, v in acc.items()}
 
 
@@ -45,16 +71,18 @@ def merge_into(acc: dict[tuple, list[int]], partials) -> dict[tuple, list[int]]:
             a = acc.get(k)
             if a is None:
                 acc[k] = list(v)
-            else:
+            elif len(v) == 4:
                 a[0] += v[0]
                 a[1] += v[1]
                 a[2] += v[2]
                 a[3] += v[3]
+            else:
+                a[0] += v[0]
     return acc
 
 
 class MergePartials(beam.CombineFn):
-    """Sums per-batch partials (dicts keyed by WindowKey) into one dict."""
+    """Sums per-batch partials (dicts keyed by window key tuples) into one dict."""
 
     def create_accumulator(self):
         return {}
@@ -70,49 +98,17 @@ class MergePartials(beam.CombineFn):
         return {k: tuple(v) for k, v in acc.items()}
 
 
-class SumTotals(beam.CombineFn):
-    def create_accumulator(self):
-        return (0, 0, 0, 0)
-
-    def add_input(self, acc, totals):
-        return tuple(a + b for a, b in zip(acc, totals))
-
-    def merge_accumulators(self, accs):
-        out = (0, 0, 0, 0)
-        for a in accs:
-            out = tuple(x + y for x, y in zip(out, a))
-        return out
-
-    def extract_output(self, acc):
-        return WindowTotals(*acc)
-
-
 class AggregateEngagement(beam.PTransform):
-    """``beam_windows=False`` (micro-batches): one global merge of the partials, whose keys
-    already carry their window, so no per-key windowing machinery runs (measured: Beam's
-    per-key trigger bookkeeping cost 0.5 ms per key on the FnApiRunner, 5 s for 10k keys).
-    ``beam_windows=True`` (streaming runners): partials are timestamped at their window
-    start, windowed with ``FixedWindows(window_seconds)`` and summed per key, so Beam's
-    watermark and triggers decide when a window fires. Both give the same rows."""
+    """Micro-batches: one global merge of the partials of every window size and both tables."""
 
-    def __init__(self, window_seconds: int, beam_windows: bool = False):
+    def __init__(self, window_sizes_seconds: tuple[int, ...]):
         super().__init__()
-        self._window_seconds = window_seconds
-        self._beam_windows = beam_windows
+        self._sizes = tuple(window_sizes_seconds)
 
     def expand(self, events):
-        window_ms = self._window_seconds * 1000
-        partials = events | "PreAggregateBatches" >> beam.Map(pre_aggregate, window_ms)
-        if not self._beam_windows:
-            return (
-                partials
-                | "MergePartials" >> beam.CombineGlobally(MergePartials()).without_defaults()
-                | "ToWindowRows" >> beam.FlatMap(lambda merged: [WindowRow(WindowKey(*k), WindowTotals(*v)) for k, v in merged.items()])
-            )
         return (
-            partials
-            | "TimestampPartials" >> beam.FlatMap(lambda part: [TimestampedValue((k, v), k[0] / 1000.0) for k, v in part.items()])
-            | "WindowByEventTime" >> beam.WindowInto(FixedWindows(self._window_seconds))
-            | "SumPerKey" >> beam.CombinePerKey(SumTotals())
-            | "ToWindowRows" >> beam.MapTuple(lambda k, v: WindowRow(WindowKey(*k), v))
+            events
+            | "PreAggregateBatches" >> beam.Map(pre_aggregate, self._sizes)
+            | "MergePartials" >> beam.CombineGlobally(MergePartials()).without_defaults()
+            | "ToWindowRows" >> beam.FlatMap(lambda merged: [window_row(k, v) for k, v in merged.items()])
         )

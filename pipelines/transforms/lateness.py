@@ -1,7 +1,7 @@
 """ClassifyLateness: splits events into on-time and late, deterministically from the log.
 
-Window and lateness arithmetic (all in epoch milliseconds, W = window size, L = allowed
-lateness):
+Window and lateness arithmetic (all in epoch milliseconds, W = the smallest window size of the
+run, L = allowed lateness):
 
     window_start(e) = floor(event_time(e) / W) * W,    window_end(e) = window_start(e) + W
     watermark_p(e)  = max event_time of the events decoded before e in e's partition p
@@ -12,6 +12,13 @@ This is Beam's rule (an element is droppable when its window's max timestamp plu
 lateness is behind the watermark: window_end - 1 ms + L < watermark) with a per-partition
 watermark that only depends on the order of the log, never on how it was cut into
 micro-batches or on crashes and restarts: replaying a range classifies it the same way.
+
+With several window sizes (``--window-seconds 60,3600``) lateness is judged once, against the
+smallest: the sizes are nested (each a multiple of the smaller ones), so the window of a larger
+size containing e ends at or after e's smallest window and is open whenever that one is. An
+on-time event is aggregated in every size, a late one in none (one ``LateEvent``, with the
+smallest window's start): every record ends in exactly one place, and every size holds the same
+events.
 
 Input: ``EventChunk`` elements of each partition in offset order, as ``ReadKafkaOffsetRanges``
 emits them within one bundle (the micro-batch's single range plan is one element, so the

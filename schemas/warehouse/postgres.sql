@@ -9,9 +9,14 @@ CREATE TABLE IF NOT EXISTS warehouse_meta (
     value TEXT NOT NULL
 );
 
--- Aggregates: one row per event-time window and key. `revision` counts the micro-batches
--- that changed the row; `is_final` turns true once every partition's watermark has passed
--- window_end + allowed lateness (no later event can change it any more).
+-- Aggregates: one row per event-time window (start, size: every --window-seconds size) and key.
+-- Every size holds every accepted event once (lateness is judged against the smallest size), so
+-- read one size at a time: engagement_by_hour / engagement_by_day below choose it.
+-- `pane_index` counts the changes of the row from 0 and `revision` = pane_index + 1: one per
+-- micro-batch that changed it (embedded) or per Beam pane (streaming), plus the final one;
+-- `pane_timing` is EARLY, ON_TIME, LATE (README "Metric definitions") or FINAL, set with
+-- `is_final` once every partition's watermark has passed window_end + allowed lateness (no later
+-- event can change it any more).
 CREATE TABLE IF NOT EXISTS engagement_window (
     window_start TIMESTAMP NOT NULL,
     window_end TIMESTAMP NOT NULL,
@@ -20,15 +25,39 @@ CREATE TABLE IF NOT EXISTS engagement_window (
     platform TEXT NOT NULL,
     event_type TEXT NOT NULL,
     lang TEXT NOT NULL,
+    device TEXT NOT NULL,
+    sentiment TEXT NOT NULL,
     events BIGINT NOT NULL,
     engagement_points BIGINT NOT NULL,
     reach BIGINT NOT NULL,
     impressions BIGINT NOT NULL,
     revision INTEGER NOT NULL,
+    pane_index INTEGER NOT NULL,
+    pane_timing TEXT NOT NULL,
     is_final BOOLEAN NOT NULL,
     metric_version TEXT NOT NULL,
     updated_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (window_start, window_seconds, brand, platform, event_type, lang)
+    PRIMARY KEY (window_start, window_seconds, brand, platform, event_type, lang, device, sentiment)
+);
+
+-- Strengths and weaknesses over time: per window, brand, aspect and polarity, the customer posts
+-- (brand accounts left out) whose aspects name it, once per post; the same life cycle as
+-- engagement_window (revision, pane_index, pane_timing, is_final).
+CREATE TABLE IF NOT EXISTS aspect_window (
+    window_start TIMESTAMP NOT NULL,
+    window_end TIMESTAMP NOT NULL,
+    window_seconds INTEGER NOT NULL,
+    brand TEXT NOT NULL,
+    aspect TEXT NOT NULL,
+    polarity TEXT NOT NULL,
+    mentions BIGINT NOT NULL,
+    revision INTEGER NOT NULL,
+    pane_index INTEGER NOT NULL,
+    pane_timing TEXT NOT NULL,
+    is_final BOOLEAN NOT NULL,
+    metric_version TEXT NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (window_start, window_seconds, brand, aspect, polarity)
 );
 
 -- Accepted events, one row each (append-only facts for drill-down).
@@ -167,6 +196,24 @@ CREATE TABLE IF NOT EXISTS batches (
     commit_seconds DOUBLE PRECISION NOT NULL
 );
 
+-- One window size per hour and per day, so that no event is counted once per size: for each
+-- hour, the rows of the largest size that divides an hour among the sizes with rows in that hour
+-- (3600 s when present, else 60 s...); for each day, likewise with a day. Every size holds every
+-- accepted event once, so either reads each event once. The BI views below read these.
+CREATE OR REPLACE VIEW engagement_by_hour AS
+WITH size_of AS (
+    SELECT date_trunc('hour', window_start) AS hour, max(window_seconds) AS size
+    FROM engagement_window WHERE 3600 % window_seconds = 0 GROUP BY 1)
+SELECT s.hour, w.*
+FROM engagement_window w JOIN size_of s ON date_trunc('hour', w.window_start) = s.hour AND w.window_seconds = s.size;
+
+CREATE OR REPLACE VIEW engagement_by_day AS
+WITH size_of AS (
+    SELECT date_trunc('day', window_start) AS day, max(window_seconds) AS size
+    FROM engagement_window WHERE 86400 % window_seconds = 0 GROUP BY 1)
+SELECT s.day, w.*
+FROM engagement_window w JOIN size_of s ON date_trunc('day', w.window_start) = s.day AND w.window_seconds = s.size;
+
 -- BI views: the questions, named.
 CREATE OR REPLACE VIEW v_mentions_by_brand_platform AS
 SELECT brand, platform,
@@ -174,7 +221,7 @@ SELECT brand, platform,
        sum(engagement_points) AS engagement_points,
        sum(reach) AS reach,
        sum(impressions) AS impressions
-FROM engagement_window
+FROM engagement_by_day
 GROUP BY brand, platform;
 
 CREATE OR REPLACE VIEW v_dead_letters_by_reason AS
@@ -320,7 +367,7 @@ CREATE OR REPLACE VIEW v_share_of_voice_hourly AS
 WITH engagement AS (
     SELECT date_trunc('hour', w.window_start) AS hour, d.sector, w.brand,
            sum(w.engagement_points) AS engagement_points, sum(w.reach) AS reach
-    FROM engagement_window w JOIN brand_dim d USING (brand)
+    FROM engagement_by_hour w JOIN brand_dim d USING (brand)
     GROUP BY 1, 2, 3),
 voice AS (
     SELECT date_trunc('hour', event_time) AS hour, brand, count(*) AS mentions FROM v_organic_mentions GROUP BY 1, 2),
@@ -343,7 +390,7 @@ CREATE OR REPLACE VIEW v_share_of_voice_daily AS
 WITH engagement AS (
     SELECT date_trunc('day', w.window_start) AS day, d.sector, w.brand,
            sum(w.engagement_points) AS engagement_points, sum(w.reach) AS reach
-    FROM engagement_window w JOIN brand_dim d USING (brand)
+    FROM engagement_by_day w JOIN brand_dim d USING (brand)
     GROUP BY 1, 2, 3),
 voice AS (
     SELECT date_trunc('day', event_time) AS day, brand, count(*) AS mentions FROM v_organic_mentions GROUP BY 1, 2),
@@ -428,13 +475,13 @@ FROM c;
 -- re-publication (weight 2 and more: posts, mentions, shares, comments, replies, reviews, DMs).
 CREATE OR REPLACE VIEW v_engagement_depth_hourly AS
 WITH c AS (
-    SELECT date_trunc('hour', window_start) AS hour, brand, platform,
+    SELECT hour, brand, platform,
            coalesce(sum(events) FILTER (WHERE event_type = 'view'), 0) AS passive_events,
            coalesce(sum(events) FILTER (WHERE event_type = 'reaction'), 0) AS light_events,
            coalesce(sum(events) FILTER (WHERE event_type NOT IN ('view', 'reaction')), 0) AS strong_events,
            coalesce(sum(engagement_points) FILTER (WHERE event_type = 'reaction'), 0) AS light_points,
            coalesce(sum(engagement_points) FILTER (WHERE event_type NOT IN ('view', 'reaction')), 0) AS strong_points
-    FROM engagement_window GROUP BY 1, 2, 3)
+    FROM engagement_by_hour GROUP BY 1, 2, 3)
 SELECT hour, brand, platform, passive_events, light_events, strong_events, light_points, strong_points,
        strong_events::DOUBLE PRECISION / nullif(light_events + strong_events, 0) AS strong_share,
        'engagement-depth-v1' AS depth_version
@@ -542,6 +589,26 @@ c AS (
            count(*) FILTER (WHERE polarity = 'negative') AS negative
     FROM a GROUP BY 1, 2)
 SELECT brand, aspect, mentions, positive, neutral, negative,
+       (positive - negative)::DOUBLE PRECISION / nullif(positive + negative, 0) AS net_aspect_ratio,
+       CASE WHEN positive > negative THEN 'strength' WHEN negative > positive THEN 'weakness' ELSE 'mixed' END AS verdict
+FROM c;
+
+-- Strengths and weaknesses per hour (aspect_window, one window size per hour as engagement_by_hour):
+-- the customer posts naming an aspect with each polarity; a post naming one aspect with two
+-- polarities counts in both. Catalog brands only, as v_brand_aspects.
+CREATE OR REPLACE VIEW v_brand_aspects_hourly AS
+WITH size_of AS (
+    SELECT date_trunc('hour', window_start) AS hour, max(window_seconds) AS size
+    FROM aspect_window WHERE 3600 % window_seconds = 0 GROUP BY 1),
+c AS (
+    SELECT s.hour, a.brand, a.aspect,
+           coalesce(sum(a.mentions) FILTER (WHERE a.polarity = 'positive'), 0) AS positive,
+           coalesce(sum(a.mentions) FILTER (WHERE a.polarity = 'neutral'), 0) AS neutral,
+           coalesce(sum(a.mentions) FILTER (WHERE a.polarity = 'negative'), 0) AS negative
+    FROM aspect_window a JOIN size_of s ON date_trunc('hour', a.window_start) = s.hour AND a.window_seconds = s.size
+    WHERE a.brand <> 'unattributed'
+    GROUP BY 1, 2, 3)
+SELECT hour, brand, aspect, positive, neutral, negative,
        (positive - negative)::DOUBLE PRECISION / nullif(positive + negative, 0) AS net_aspect_ratio,
        CASE WHEN positive > negative THEN 'strength' WHEN negative > positive THEN 'weakness' ELSE 'mixed' END AS verdict
 FROM c;

@@ -28,7 +28,7 @@ from tests.analytics.expected import Event, accepted_events
 from tests.conftest import PublishedStream
 
 CONFIG = GeneratorConfig(seed=5, events=3500, events_per_minute=9)
-WINDOW_S, LATENESS_S = 60, 300
+WINDOW_S, LATENESS_S = (60, 3600), 300
 _ids = itertools.count(1)
 
 
@@ -64,7 +64,7 @@ def _run_pipeline(broker, stream: PublishedStream, location: str) -> None:
                 "--chunk-records",
                 "500",
                 "--window-seconds",
-                str(WINDOW_S),
+                ",".join(map(str, WINDOW_S)),
                 "--allowed-lateness-seconds",
                 str(LATENESS_S),
                 "--no-dead-letter-topic",

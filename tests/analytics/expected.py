@@ -225,3 +225,31 @@ def event_scores(events: list[Event]) -> dict[str, tuple[float, float]]:
             risk = voice * (0.5 + 0.5 * visibility)
         out[e.event_id] = (influence, risk)
     return out
+
+
+def engagement_windows(events: list[Event], sizes_s: tuple[int, ...]) -> dict[tuple, tuple]:
+    """(window start ms, size s, brand or 'unattributed', platform, type, language, device, sentiment)
+    -> (events, engagement points, reach, impressions), every size holding every event."""
+    out: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for e in events:
+        for size in sizes_s:
+            for b in e.brands or ("unattributed",):
+                acc = out[(e.t - e.t % (size * 1000), size, b, e.platform, e.event_type, e.lang, e.device, e.sentiment)]
+                acc[0] += 1
+                acc[1] += WEIGHTS[e.event_type]
+                acc[2] += e.followers if e.event_type in REACH_TYPES else 0
+                acc[3] += e.event_type == "view"
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def aspect_windows(events: list[Event], sizes_s: tuple[int, ...]) -> dict[tuple, int]:
+    """(window start ms, size s, brand or 'unattributed', aspect, polarity) -> customer posts naming it."""
+    out: Counter = Counter()
+    for e in events:
+        if e.is_brand:
+            continue
+        for size in sizes_s:
+            for b in e.brands or ("unattributed",):
+                for category, polarity in {tuple(a.split(":", 1)) for a in e.aspects}:
+                    out[(e.t - e.t % (size * 1000), size, b, category, polarity)] += 1
+    return dict(out)

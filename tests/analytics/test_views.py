@@ -105,7 +105,7 @@ def test_care_response_written_after_each_commit_equals_the_independent_computat
     )
     assert {(e, b): (i, None if s is None else int(s)) for e, b, i, s, *_ in got} == {k: v[:2] for k, v in want.items()}
     ((watermark,),) = fetch(produced.location, "SELECT min(max_event_time_ms) FROM source_offsets")
-    w, wl = WINDOW_S * 1000, (WINDOW_S + LATENESS_S) * 1000
+    w, wl = WINDOW_S[0] * 1000, (WINDOW_S[0] + LATENESS_S) * 1000  # care deadlines follow the smallest window
     for e, b, intent, response, sla, asked, overdue in got:
         deadline = int(asked) + int(sla) * 1000 + 999
         due = deadline - deadline % w + wl
@@ -142,6 +142,59 @@ def test_per_event_influence_and_crisis_risk_equal_the_independent_computation(p
     risks = sorted(r for _, r in want.values())
     assert risks[0] == 0.0 and risks[-1] > 0.5 and sum(r > 0 for r in risks) > 200, "the stream has risky and harmless events"
     assert {i for i, _ in want.values()} > {0.0}
+
+
+def test_engagement_windows_by_device_and_sentiment_in_both_sizes_equal_the_independent_computation(produced, events_by_location):
+    cols = (
+        "window_start, window_seconds, brand, platform, event_type, lang, device, sentiment, events, engagement_points, reach, impressions"
+    )
+    got = {
+        (ms(r[0]), int(r[1]), *r[2:8]): tuple(int(v) for v in r[8:])
+        for r in fetch(produced.location, f"SELECT {cols} FROM engagement_window")
+    }
+    want = x.engagement_windows(events_by_location(produced), (60, 3600))
+    assert got == want
+    assert {k[1] for k in got} == {60, 3600} and {k[6] for k in got} == {"mobile", "desktop", "unknown"}
+    assert {"positive", "neutral", "negative", "unknown"} <= {k[7] for k in got}
+    hour_view = fetch(produced.location, "SELECT DISTINCT window_seconds FROM engagement_by_hour")
+    assert hour_view == [(3600,)], "the hourly views read the hour rows when present"
+
+
+def test_aspect_windows_and_their_hourly_view_equal_the_independent_computation(produced, events_by_location):
+    events = events_by_location(produced)
+    got = {
+        (ms(t), int(size), b, a, p): int(n)
+        for t, size, b, a, p, n in fetch(
+            produced.location, "SELECT window_start, window_seconds, brand, aspect, polarity, mentions FROM aspect_window"
+        )
+    }
+    want = x.aspect_windows(events, (60, 3600))
+    assert got == want and len(want) > 50
+    # strengths and weaknesses per hour: catalog brands, one count per post, aspect and polarity
+    per_hour: dict[tuple, list[int]] = {}
+    for (t, size, b, a, p), n in want.items():
+        if size == 3600 and b != "unattributed" and p in ("positive", "neutral", "negative"):
+            per_hour.setdefault((t, b, a), [0, 0, 0])[("positive", "neutral", "negative").index(p)] += n
+    view = {
+        (ms(t), b, a): [int(pos), int(neu), int(neg)]
+        for t, b, a, pos, neu, neg in fetch(
+            produced.location, "SELECT hour, brand, aspect, positive, neutral, negative FROM v_brand_aspects_hourly"
+        )
+    }
+    assert view == per_hour
+
+
+@pytest.mark.parametrize("table", ["engagement_window", "aspect_window"])
+def test_window_rows_are_final_once_the_watermark_passed_their_end_plus_lateness(produced, table):
+    (watermark,) = fetch(produced.location, "SELECT min(max_event_time_ms) FROM source_offsets")[0]
+    rows = fetch(produced.location, f"SELECT window_end, window_seconds, is_final, pane_timing, pane_index, revision FROM {table}")
+    for end, _size, final, timing, pane_index, revision in rows:
+        assert final == (ms(end) + 300_000 <= watermark) == (timing == "FINAL")
+        assert revision == pane_index + 1 and timing in ("EARLY", "ON_TIME", "LATE", "FINAL")
+    # both sizes become final, and the newest engagement windows stay open (the seeded stream's last
+    # two hours of event time carry no customer post with aspects: every aspect window is final)
+    want = {(60, True), (60, False), (3600, True), (3600, False)} if table == "engagement_window" else {(60, True), (3600, True)}
+    assert want <= {(r[1], r[2]) for r in rows}
 
 
 def test_summary_rows_give_the_care_sla_in_minutes_and_both_sentiment_formulas(produced, events_by_location):

@@ -90,7 +90,7 @@ def stage_table(records: list[KafkaRecord], bootstrap: str, topic: str, partitio
     version = scorer_version(scorer)
     timed("enrich: text classifiers (per event)", len(unique), lambda: score_texts(unique, scorer, version))
     timed("score (engagement-v1)", len(unique), lambda: score(unique))
-    timed("pre-aggregate windows", len(unique), lambda: pre_aggregate(unique, 60_000))
+    timed("pre-aggregate windows (60 s and 3600 s, both tables)", len(unique), lambda: pre_aggregate(unique, (60, 3600)))
     timed("facts to Arrow", len(unique), lambda: events_to_arrow(unique))
     return rows
 

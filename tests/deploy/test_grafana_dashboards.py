@@ -259,6 +259,8 @@ def test_warehouse_queries_read_the_warehouse_schema_over_the_time_range(path):
             read = set(re.findall(r"\b(?:FROM|JOIN)\s+(\w+)", sql, re.I))
             assert read and read <= relations, f"{where} reads {sorted(read - relations)}, not in {WAREHOUSE_DDL.name}"
             assert "$__timeFilter(" in sql, f"{where}: filter on the dashboard's time range with $__timeFilter(...)"
+            if "engagement_window" in read:  # one row per window size: two sizes summed would count every event twice
+                assert re.search(r"\bwindow_seconds\s*=", sql), f"{where}: read one window size (window_seconds = ...)"
             for listed in re.findall(r"event_type\s+IN\s*\(([^)]*)\)", sql, re.I):
                 types = set(re.findall(r"'(\w+)'", listed))
                 assert types == MENTION_TYPES, f"{where}: mention types {sorted(types)} differ from pipelines.model.MENTION_TYPES"

@@ -16,7 +16,8 @@ WEIGHTS_SQL = """CASE event_type WHEN 'view' THEN 0 WHEN 'reaction' THEN 1 WHEN 
 REACH_SQL = "CASE WHEN event_type IN ('post', 'mention', 'share', 'review') THEN follower_count ELSE 0 END"
 
 
-def expected_db(stream, window_seconds: int, allowed_lateness_seconds: int) -> duckdb.DuckDBPyConnection:
+def expected_db(stream, window_seconds: tuple[int, ...], allowed_lateness_seconds: int) -> duckdb.DuckDBPyConnection:
+    """``window_seconds``: every size of the run, ascending; lateness is judged against the smallest."""
     rows = {
         "kafka_partition": [],
         "kafka_offset": [],
@@ -29,6 +30,7 @@ def expected_db(stream, window_seconds: int, allowed_lateness_seconds: int) -> d
         "brands": [],
         "parent_id": [],
         "is_brand_account": [],
+        "device": [],
     }
     for rec, (partition, offset) in zip(stream.records, stream.coordinates):
         ev = rec.event if not rec.kind.startswith("malformed") else None
@@ -43,9 +45,11 @@ def expected_db(stream, window_seconds: int, allowed_lateness_seconds: int) -> d
         rows["brands"].append(list(rec.truth.brands) if ev else None)
         rows["parent_id"].append(ev["parent_id"] if ev else None)
         rows["is_brand_account"].append(ev["author"]["is_brand_account"] if ev else None)
+        rows["device"].append(ev["device"] if ev else None)
     con = duckdb.connect()
     con.register("published_arrow", pa.table(rows))
-    w, l_ = window_seconds * 1000, allowed_lateness_seconds * 1000
+    w, l_ = window_seconds[0] * 1000, allowed_lateness_seconds * 1000
+    sizes = ", ".join(f"({s})" for s in window_seconds)
     con.execute(f"""
         CREATE TABLE published AS SELECT * FROM published_arrow;
         -- per-partition watermark: max event time of the decodable events before this one in the log
@@ -64,12 +68,15 @@ def expected_db(stream, window_seconds: int, allowed_lateness_seconds: int) -> d
         UNION ALL SELECT kafka_partition, kafka_offset, CASE WHEN copy_no = 1 THEN 'accepted' ELSE 'duplicate' END FROM ranked
         UNION ALL SELECT kafka_partition, kafka_offset, 'dead_letter:' || substr(kind, 11) FROM published WHERE kind LIKE 'malformed:%';
 
+        -- every size holds every accepted event (late is judged against the smallest size above)
         CREATE TABLE expected_windows AS
-        SELECT p.event_time_ms - p.event_time_ms % {w} AS window_start_ms, b.brand, p.platform, p.event_type,
+        SELECT p.event_time_ms - p.event_time_ms % (z.size * 1000) AS window_start_ms, z.size AS window_seconds, b.brand,
+               p.platform, p.event_type, p.device,
                count(*) AS events, sum({WEIGHTS_SQL}) AS engagement_points, sum({REACH_SQL}) AS reach,
                count(*) FILTER (WHERE p.event_type = 'view') AS impressions
         FROM published p JOIN classified c USING (kafka_partition, kafka_offset),
-             LATERAL (SELECT unnest(CASE WHEN len(p.brands) = 0 THEN ['unattributed'] ELSE p.brands END) AS brand) b
+             LATERAL (SELECT unnest(CASE WHEN len(p.brands) = 0 THEN ['unattributed'] ELSE p.brands END) AS brand) b,
+             (VALUES {sizes}) z(size)
         WHERE c.outcome = 'accepted'
         GROUP BY ALL;
 
@@ -84,9 +91,11 @@ def expected_db(stream, window_seconds: int, allowed_lateness_seconds: int) -> d
 
 
 def warehouse_windows(con: duckdb.DuckDBPyConnection) -> set[tuple]:
+    """The windows without the dimensions only the classifiers know (language, sentiment)."""
     return set(
         con.execute("""
-        SELECT epoch_ms(window_start), brand, platform, event_type, sum(events), sum(engagement_points), sum(reach), sum(impressions)
+        SELECT epoch_ms(window_start), window_seconds, brand, platform, event_type, device,
+               sum(events), sum(engagement_points), sum(reach), sum(impressions)
         FROM engagement_window GROUP BY ALL""").fetchall()
     )
 

@@ -26,7 +26,11 @@ def ascolto(*args: str, timeout: float = 120, env: dict | None = None) -> subpro
         (["run"], "no Kafka broker given: pass --bootstrap-servers"),
         (["run", "--bootstrap-servers", "localhost"], "is not HOST:PORT"),
         (["run", "--bootstrap-servers", "127.0.0.1:9", "--window-seconds", "7"], "must be positive and divide a day"),
-        (["run", "--bootstrap-servers", "127.0.0.1:9", "--dedup-retention-seconds", "60"], "must be at least window + allowed lateness"),
+        (["run", "--bootstrap-servers", "127.0.0.1:9", "--window-seconds", "300,720"], "720 is not a multiple of 300; nest the sizes"),
+        (
+            ["run", "--bootstrap-servers", "127.0.0.1:9", "--dedup-retention-seconds", "60"],
+            "must be at least the largest window + allowed lateness",
+        ),
         (["run", "--bootstrap-servers", "127.0.0.1:9", "--runner", "FlinkRunner"], "--runner FlinkRunner"),
         (
             ["run", "--bootstrap-servers", "127.0.0.1:9", "--warehouse", "postgresql://ascolto@127.0.0.1:9/none"],

@@ -26,7 +26,7 @@ from tests.analytics.expected_dedup import accepted_published, dedup_flags
 from tests.integration.expected import expected_db, warehouse_outcomes, warehouse_windows
 
 pytestmark = pytest.mark.integration
-WINDOW_S, LATENESS_S = 60, 300
+WINDOW_S, LATENESS_S = (60, 3600), 300
 
 
 def _ascolto(*args: str) -> list[str]:
@@ -53,7 +53,7 @@ def _run_args(broker, topic: str, warehouse: Path, port: int, batch: int, client
         "--chunk-records",
         "500",
         "--window-seconds",
-        str(WINDOW_S),
+        ",".join(map(str, WINDOW_S)),
         "--allowed-lateness-seconds",
         str(LATENESS_S),
         "--stop-when-idle",
@@ -78,6 +78,10 @@ def _check_against_published(stream, warehouse: Path) -> None:
         want = set(expected.execute("SELECT * FROM expected_windows").fetchall())
         got = warehouse_windows(con)
         assert got == want, f"{len(got - want)} rows differ, e.g. {sorted(got - want)[:3]} vs {sorted(want - got)[:3]}"
+        assert {r[1] for r in got} == {60, 3600} and {r[5] for r in got} == {"mobile", "desktop", "unknown"}
+        # each size holds every accepted event once: the same totals from either
+        per_size = con.execute("SELECT window_seconds, sum(events), sum(engagement_points), sum(reach) FROM engagement_window GROUP BY 1")
+        assert len({tuple(r[1:]) for r in per_size.fetchall()}) == 1
         # share of voice per hour and sector, on mentions, engagement and reach
         sectors = {b.id: b.sector for b in load_catalog().brands}
         expected.execute(
@@ -102,7 +106,7 @@ def _check_against_published(stream, warehouse: Path) -> None:
             per AS (
               SELECT w.window_start_ms - w.window_start_ms % 3600000 AS hour, sector, brand,
                      sum(engagement_points) AS e, sum(reach) AS r
-              FROM expected_windows w JOIN sector_of USING (brand) GROUP BY ALL)
+              FROM expected_windows w JOIN sector_of USING (brand) WHERE w.window_seconds = 60 GROUP BY ALL)
             SELECT hour, brand, coalesce(m, 0) AS m, e, r, round(coalesce(m, 0) / sum(coalesce(m, 0)) OVER (PARTITION BY hour, sector), 9)
             FROM per LEFT JOIN organic USING (hour, brand)""").fetchall()
         )
@@ -186,9 +190,9 @@ def test_postgres_warehouse_gets_the_same_exact_rows_and_accounting(publish_stre
             UNION ALL SELECT kafka_partition, kafka_offset, 'dead_letter:' || reason FROM dead_letters""").fetchall()
         windows = set(
             con.execute("""
-            SELECT (extract(epoch FROM window_start) * 1000)::BIGINT, brand, platform, event_type, sum(events)::BIGINT,
-                   sum(engagement_points)::BIGINT, sum(reach)::BIGINT, sum(impressions)::BIGINT
-            FROM engagement_window GROUP BY 1, 2, 3, 4""").fetchall()
+            SELECT (extract(epoch FROM window_start) * 1000)::BIGINT, window_seconds, brand, platform, event_type, device,
+                   sum(events)::BIGINT, sum(engagement_points)::BIGINT, sum(reach)::BIGINT, sum(impressions)::BIGINT
+            FROM engagement_window GROUP BY 1, 2, 3, 4, 5, 6""").fetchall()
         )
         consumed = con.execute("SELECT sum(consumed) FROM batches").fetchone()[0]
         care = set(con.execute("SELECT event_id, response_seconds FROM v_care_first_response").fetchall())

@@ -348,7 +348,10 @@ def test_prometheus_scrapes_rules_and_warehouse_agree(stream, pipeline, promethe
         dead_by_reason = dict(con.execute("SELECT reason, count(*) FROM dead_letters GROUP BY reason").fetchall())
         types = ", ".join(f"'{t}'" for t in sorted(MENTION_TYPES))
         mentions_by_brand = dict(
-            con.execute(f"SELECT brand, sum(events) FROM engagement_window WHERE event_type IN ({types}) GROUP BY brand").fetchall()
+            con.execute(
+                f"""SELECT brand, sum(events) FROM engagement_window WHERE event_type IN ({types})
+                      AND window_seconds = (SELECT min(window_seconds) FROM engagement_window) GROUP BY brand"""
+            ).fetchall()
         )
         episodes = con.execute(
             "SELECT brand, severity, ended_at IS NULL AS open FROM crisis_episodes WHERE detector_version = 'crisis-v1'"

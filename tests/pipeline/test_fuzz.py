@@ -88,7 +88,7 @@ def test_a_fuzzed_batch_through_the_beam_transforms_accounts_for_every_record():
         unique = timed.on_time | DeduplicateEvents()
         enriched = unique.events | EnrichEvents(load_catalog())
         scored = enriched.events | ScoreEngagement()
-        _ = scored | AggregateEngagement(60)
+        _ = scored | AggregateEngagement((60, 3600))
 
         def count(pc, label):
             return pc | f"Count{label}" >> beam.combiners.Count.Globally()

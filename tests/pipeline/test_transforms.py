@@ -103,21 +103,41 @@ def test_dedup_drops_copies_seen_in_this_batch_and_ids_from_history():
         )
 
 
-def test_both_aggregation_strategies_give_the_same_rows_as_one_pre_aggregation():
-    events = [dict(r.event) for r in STREAM if r.kind == "event"]
+def _labelled(events: list[dict]) -> list[dict]:
+    """What the text classifiers and the aspect tagger add, made up deterministically."""
+    for i, e in enumerate(events):
+        e["sentiment"] = ("negative", "neutral", "positive", "unknown")[i % 4]
+        e["aspects"] = [["support:negative", "support:negative"], ["price:positive"], []][i % 3]
+    return events
+
+
+def test_the_micro_batch_aggregation_gives_the_rows_of_one_pre_aggregation_for_every_size():
+    events = _labelled([dict(r.event) for r in STREAM if r.kind == "event"])
     enrich(events, BrandAttributor(load_catalog()))
     score(events)
-    expected = sorted(pre_aggregate(events, 60_000).items())
+    expected = sorted(pre_aggregate(events, (60, 3600)).items())
     lists = [events[i : i + 250] for i in range(0, len(events), 250)]
-    for beam_windows in (False, True):
-        with pipeline() as p:
-            rows = (
-                p
-                | beam.Create(lists)
-                | AggregateEngagement(60, beam_windows=beam_windows)
-                | beam.Map(lambda r: (tuple(r.key), tuple(r.totals)))
-            )
-            assert_that(rows, equal_to(expected))
+    with pipeline() as p:
+        rows = p | beam.Create(lists) | AggregateEngagement((60, 3600)) | beam.Map(lambda r: (tuple(r.key), tuple(r.totals)))
+        assert_that(rows, equal_to(expected))
+    # every size holds every event once: an hour's rows are the sums of its minutes' rows
+    by_size: dict[int, dict[tuple, list[int]]] = {60: {}, 3600: {}}
+    for k, v in expected:
+        hour_key = (k[0] - k[0] % 3_600_000, *k[2:])
+        acc = by_size[k[1]].setdefault(hour_key, [0] * len(v))
+        for i, x in enumerate(v):
+            acc[i] += x
+    assert by_size[60] == by_size[3600]
+    engagement = [k for k, _ in expected if len(k) == 8]
+    aspects = {k: v for k, v in expected if len(k) == 5}
+    assert {k[7] for k in engagement} == {"negative", "neutral", "positive", "unknown"} and {k[6] for k in engagement} >= {
+        "mobile",
+        "desktop",
+    }
+    customer_support = sum(1 for e in events if not e["author"]["is_brand_account"] and "support:negative" in e["aspects"])
+    brands_each = [len(e["brands"] or ["x"]) for e in events if not e["author"]["is_brand_account"] and "support:negative" in e["aspects"]]
+    got = sum(v[0] for k, v in aspects.items() if k[1] == 60 and k[3:] == ("support", "negative"))
+    assert customer_support > 50 and got == sum(brands_each), "a post naming support:negative twice counts once per brand"
 
 
 def test_an_event_the_enrichment_cannot_process_becomes_a_dead_letter_of_that_step():

@@ -14,7 +14,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from pipelines.catalog import load_catalog
 from pipelines.config import JobConfig
 from pipelines.generator import GeneratorConfig
-from pipelines.model import WindowKey, WindowTotals
+from pipelines.model import AspectTotals, AspectWindowKey, WindowKey, WindowTotals
 from pipelines.streaming.graph import StreamingSettings, build_streaming
 from pipelines.streaming.panes import WindowPane
 from pipelines.streaming.sink import DuckDBStreamingWriter, close_writers
@@ -24,6 +24,7 @@ pytestmark = pytest.mark.integration
 # table -> columns a second write legitimately refreshes (wall-clock times)
 TABLES = {
     "engagement_window": "updated_at",
+    "aspect_window": "updated_at",
     "fact_events": None,
     "duplicate_events": None,
     "late_events": None,
@@ -76,16 +77,20 @@ def test_running_the_same_records_twice_changes_no_row(publish_stream, broker, t
 
 def test_a_stale_pane_does_not_overwrite_a_newer_one(tmp_path):
     writer = DuckDBStreamingWriter(str(tmp_path / "w.duckdb"), load_catalog())
-    key = WindowKey(1_795_507_200_000, "nuvola", "x", "post", "it")
+    key = WindowKey(1_795_507_200_000, 60, "nuvola", "x", "post", "it", "mobile", "negative")
     newer = WindowPane(key, WindowTotals(5, 10, 100, 0), 3, "LATE", False)
     older = WindowPane(key, WindowTotals(2, 4, 40, 0), 1, "ON_TIME", False)
     final = WindowPane(key, WindowTotals(5, 10, 100, 0), 4, "FINAL", True)
-    rows = "SELECT events, engagement_points, reach, revision, is_final FROM engagement_window"
+    aspect = AspectWindowKey(1_795_507_200_000, 3600, "nuvola", "support", "negative")
+    aspect_panes = [WindowPane(aspect, AspectTotals(n), i, t, i == 2) for n, i, t in ((1, 0, "EARLY"), (3, 2, "FINAL"), (2, 1, "ON_TIME"))]
+    rows = "SELECT events, engagement_points, reach, revision, pane_index, pane_timing, is_final FROM engagement_window"
+    aspect_rows = "SELECT epoch_ms(window_end), mentions, revision, pane_index, pane_timing, is_final FROM aspect_window"
     try:
-        writer.commit(60, [newer], [], [], [], [])
-        writer.commit(60, [older], [], [], [], [])  # a retried bundle from before
-        assert writer.con.execute(rows).fetchall() == [(5, 10, 100, 4, False)]
-        writer.commit(60, [older, final, newer], [], [], [], [])  # one bundle, one key three times
-        assert writer.con.execute(rows).fetchall() == [(5, 10, 100, 5, True)]
+        writer.commit([newer], [], [], [], [])
+        writer.commit([older], [], [], [], [])  # a retried bundle from before
+        assert writer.con.execute(rows).fetchall() == [(5, 10, 100, 4, 3, "LATE", False)]
+        writer.commit([older, final, newer, *aspect_panes], [], [], [], [])  # one bundle, one key three times
+        assert writer.con.execute(rows).fetchall() == [(5, 10, 100, 5, 4, "FINAL", True)]
+        assert writer.con.execute(aspect_rows).fetchall() == [(1_795_507_200_000 + 3_600_000, 3, 3, 2, "FINAL", True)]
     finally:
         writer.close()

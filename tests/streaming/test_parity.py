@@ -3,13 +3,17 @@ and (b) the streaming pipeline on the DirectRunner in streaming mode, fed by a T
 watermark advances mirror the driver's batch boundaries, gives the same warehouse rows and the
 same counters. A difference is a bug in one of the paths, never a tolerance.
 
-Arithmetic (W = 60 s windows, L = 300 s allowed lateness, all in ms):
-- lateness, both paths: e is late <=> window_start(e) + W + L <= max event time before e in its
-  partition; the TestStream replays the same offsets in the same per-partition order;
+Arithmetic (window sizes 60 s and 3600 s, w = 60 s the smallest, L = 300 s allowed lateness, all
+in ms; engagement_window and aspect_window alike):
+- lateness, both paths: e is late <=> window_start_w(e) + w + L <= max event time before e in its
+  partition; the TestStream replays the same offsets in the same per-partition order; the hour
+  window containing e ends at or after its minute window (3600 is a multiple of 60), so an
+  event on time for the minute is on time for the hour;
 - after batch k both paths have the global watermark G_k = min over partitions of their max
   event time (driver: ``source_offsets``; Beam: ``advance_watermark_to(G_k)``); a window is
-  final once G_k >= window_end + L (driver: the commit's UPDATE; Beam: the timer at
-  max_timestamp + L = window_end - 1 us + L, which fires when the watermark passes it);
+  final once G_k >= window_end + L, per size (driver: the commit's UPDATE; Beam: the timer at
+  max_timestamp + L = window_end - 1 us + L of that size's window, which fires when the
+  watermark passes it), and then has pane_timing FINAL on both paths;
 - an accepted event e of batch k+1 has window_end(e) + L > watermark_p(e) >= G_k, so Beam
   (which drops when window_end + L <= watermark) never drops it;
 - the TestStream ends by advancing the watermark to +infinity (the DirectRunner always does:
@@ -52,7 +56,7 @@ from tests.integration.expected import expected_db, warehouse_windows
 from tests.streaming.parity import mirrored_test_stream, run_driver
 
 pytestmark = pytest.mark.integration
-WINDOW_S, LATENESS_S = 60, 300
+WINDOW_S, LATENESS_S = (60, 3600), 300
 EVENTS = 20_000
 
 
@@ -70,13 +74,25 @@ def _with_care_policy(path: str) -> str:
 
 
 def _care(con, g_last_ms: int, settled: bool) -> list[tuple]:
-    w, wl = WINDOW_S * 1000, (WINDOW_S + LATENESS_S) * 1000
+    w, wl = WINDOW_S[0] * 1000, (WINDOW_S[0] + LATENESS_S) * 1000  # the smallest window: care's deadlines
     due = f"CAST(floor((epoch_ms(asked_at) + sla_seconds * 1000 + 999) / {w}.0) AS BIGINT) * {w} + {wl}"
     sql = f"SELECT {CARE_COLUMNS}, overdue_at FROM care_response WHERE ({due} <= {g_last_ms}) = {settled} ORDER BY ALL"
     return con.execute(sql).fetchall()
 
 
-WALL_CLOCK_OR_BATCH = ("batch_id", "updated_at", "recorded_at", "first_seen", "last_seen", "revision", "is_final", "computed_at")
+# Pane counts differ by construction (a pane per micro-batch, or per Beam firing): rows are compared on keys and totals.
+WALL_CLOCK_OR_BATCH = (
+    "batch_id",
+    "updated_at",
+    "recorded_at",
+    "first_seen",
+    "last_seen",
+    "revision",
+    "is_final",
+    "pane_index",
+    "pane_timing",
+    "computed_at",
+)
 
 
 def _rows(con, table: str, exclude: str | None) -> list[tuple]:
@@ -101,7 +117,10 @@ def _same(got: list[tuple], want: list[tuple]) -> bool:
 
 def _views(con) -> list[str]:
     return [
-        r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal AND view_name LIKE 'v_%' ORDER BY 1").fetchall()
+        r[0]
+        for r in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal AND (view_name LIKE 'v_%' OR view_name LIKE 'engagement_by_%') ORDER BY 1"
+        ).fetchall()
     ]
 
 
@@ -189,18 +208,30 @@ def test_streaming_pipeline_and_embedded_driver_write_the_same_rows_and_counts(p
         assert _rows(stm, "duplicate_events", "batch_id") == _rows(emb, "duplicate_events", "batch_id")
         assert _rows(stm, "late_events", "batch_id") == _rows(emb, "late_events", "batch_id")
         assert _rows(stm, "dead_letters", "batch_id, recorded_at") == _rows(emb, "dead_letters", "batch_id, recorded_at")
-        # every window row: keys and totals
-        values = "revision, is_final, updated_at"
-        assert _rows(stm, "engagement_window", values) == _rows(emb, "engagement_window", values)
+        # every window row of both tables and both sizes: keys and totals
+        values = "revision, pane_index, pane_timing, is_final, updated_at"
+        for table in ("engagement_window", "aspect_window"):
+            assert _rows(stm, table, values) == _rows(emb, table, values), table
         assert warehouse_windows(stm) == set(expected_db(stream, WINDOW_S, LATENESS_S).execute("SELECT * FROM expected_windows").fetchall())
-        # finality: equal up to the driver's last watermark; beyond it only the end of input closed them
+        sizes_sql = "SELECT DISTINCT window_seconds FROM {} ORDER BY 1"
+        assert [r[0] for r in stm.execute(sizes_sql.format("aspect_window")).fetchall()] == list(WINDOW_S)
+        # finality, per table and size: equal up to the driver's last watermark; beyond it only the end of input closed them
         g_last = driver.boundaries[-1].watermark_ms
-        final_sql = f"""SELECT epoch_ms(window_end) + {LATENESS_S * 1000} <= {g_last} AS by_watermark, is_final, count(*)
-                        FROM engagement_window GROUP BY ALL ORDER BY ALL"""
-        emb_final, stm_final = emb.execute(final_sql).fetchall(), stm.execute(final_sql).fetchall()
-        assert [(True, True), (False, False)] == [r[:2] for r in sorted(emb_final, reverse=True)]
-        assert [(True, True), (False, True)] == [r[:2] for r in sorted(stm_final, reverse=True)]
-        assert [r[2] for r in sorted(emb_final, reverse=True)] == [r[2] for r in sorted(stm_final, reverse=True)]
+        for table in ("engagement_window", "aspect_window"):
+            final_sql = f"""SELECT window_seconds, epoch_ms(window_end) + {LATENESS_S * 1000} <= {g_last} AS by_watermark, is_final,
+                                   pane_timing = 'FINAL', count(*)
+                            FROM {table} GROUP BY ALL ORDER BY ALL"""
+            emb_final, stm_final = emb.execute(final_sql).fetchall(), stm.execute(final_sql).fetchall()
+            for size in WINDOW_S:
+                e = [r[1:] for r in emb_final if r[0] == size]
+                s_ = [r[1:] for r in stm_final if r[0] == size]
+                # driver: final (and FINAL) exactly when the watermark passed window_end + L
+                assert e and all(by_wm == final == timing for by_wm, final, timing, _n in e), (table, size, e)
+                # Beam: those, and the rest at the end of input; the same rows on each side of G_last
+                assert all(final and timing for _by_wm, final, timing, _n in s_), (table, size, s_)
+                assert {r[0]: r[3] for r in e} == {r[0]: r[3] for r in s_}, (table, size)
+        open_rows = emb.execute(f"SELECT count(*) FROM engagement_window WHERE epoch_ms(window_end) + {LATENESS_S * 1000} > {g_last}")
+        assert open_rows.fetchall()[0][0] > 0, "the split must be exercised: windows still open in the driver at the end"
         # crisis episodes: the driver's (after each commit) and the sidecar's (one pass), the same
         crisis = "computed_at"
         assert _rows(stm, "crisis_episodes", crisis) == _rows(emb, "crisis_episodes", crisis)
@@ -238,8 +269,16 @@ def test_streaming_pipeline_and_embedded_driver_write_the_same_rows_and_counts(p
             len(overdue_never),
             len(within),
         )
-        # the pane index only moves forward and the final re-emission is the highest
+        # the pane index only moves forward and the final re-emission is the highest; revision = pane index + 1 on both paths
+        for con in (stm, emb):
+            for table in ("engagement_window", "aspect_window"):
+                check = f"SELECT bool_and(revision = pane_index + 1), bool_and(pane_timing IN ('EARLY', 'ON_TIME', 'LATE', 'FINAL')) FROM {table}"
+                assert con.execute(check).fetchall() == [(True, True)]
         assert stm.execute("SELECT min(revision) >= 2 FROM engagement_window").fetchall() == [(True,)]
+        # the embedded driver's timings say where the watermark stood: every batch's watermark was at most
+        # G_last, so a window ending after G_last was only ever changed EARLY; finality is one more pane
+        open_timings = emb.execute(f"SELECT DISTINCT pane_timing FROM engagement_window WHERE epoch_ms(window_end) > {g_last}").fetchall()
+        assert open_timings == [("EARLY",)]
     finally:
         emb.close()
         stm.close()

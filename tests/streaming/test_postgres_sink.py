@@ -16,10 +16,12 @@ from tests.streaming.test_idempotent_sink import _run
 pytestmark = pytest.mark.integration
 # (table, columns compared): wall-clock columns left out; timestamps as epoch ms on both sides
 QUERIES = {
-    "engagement_window": "SELECT {ms}(window_start), brand, platform, event_type, lang, events, engagement_points, reach, impressions, "
-    "revision, is_final FROM engagement_window",
+    "engagement_window": "SELECT {ms}(window_start), {ms}(window_end), window_seconds, brand, platform, event_type, lang, device, "
+    "sentiment, events, engagement_points, reach, impressions, revision, pane_index, pane_timing, is_final FROM engagement_window",
+    "aspect_window": "SELECT {ms}(window_start), {ms}(window_end), window_seconds, brand, aspect, polarity, mentions, revision, "
+    "pane_index, pane_timing, is_final FROM aspect_window",
     "fact_events": "SELECT event_id, {ms}(event_time), platform, event_type, lang, brands, engagement_points, reach, kafka_partition, "
-    "kafka_offset, sentiment, intent FROM fact_events",
+    "kafka_offset, sentiment, intent, influence, crisis_risk FROM fact_events",
     "duplicate_events": "SELECT topic, kafka_partition, kafka_offset, event_id, kind FROM duplicate_events",
     "late_events": "SELECT kafka_partition, kafka_offset, event_id, {ms}(event_time), {ms}(watermark), record_value FROM late_events",
     "dead_letters": "SELECT kafka_partition, kafka_offset, reason, message, step, record_key, record_value FROM dead_letters",
