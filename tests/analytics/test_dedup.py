@@ -12,14 +12,14 @@ import pytest
 
 from pipelines.text_sketch import sketch_texts
 from tests.analytics import expected_dedup as xd
-from tests.analytics.conftest import fetch, ms
+from tests.analytics.conftest import LATENESS_S, WINDOW_S, fetch, ms
 from tests.integration.expected import expected_db
 
 pytestmark = pytest.mark.integration
 
 
 def _published(produced) -> list[xd.Published]:
-    con = expected_db(produced.stream, 60, 300)
+    con = expected_db(produced.stream, WINDOW_S, LATENESS_S)
     accepted = {(p, o) for p, o, outcome in con.execute("SELECT * FROM classified").fetchall() if outcome == "accepted"}
     return xd.accepted_published(produced.stream, accepted)
 
@@ -63,7 +63,7 @@ def test_the_copy_paste_burst_is_flagged_and_the_generators_cross_posts_are_foun
 
 
 def test_duplicates_by_kind_count_redeliveries_and_flags(produced):
-    con = expected_db(produced.stream, 60, 300)
+    con = expected_db(produced.stream, WINDOW_S, LATENESS_S)
     (redeliveries,) = con.execute("SELECT count(*) FROM classified WHERE outcome = 'duplicate'").fetchall()[0]
     kinds = xd.counts_by_kind(xd.dedup_flags(_published(produced)))
     got = {
