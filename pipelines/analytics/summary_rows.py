@@ -38,7 +38,7 @@ def net_sentiment_summary(con, dialect: Dialect) -> dict[str, tuple]:
 
 def dedup_summary(con, dialect: Dialect, campaigns: int = 5) -> tuple[list[tuple], list[tuple]]:
     """dedup-v1: (kind, action, events) for every kind (redeliveries dropped, cross-posts and
-    coordinated events flagged), and the latest copy-paste campaigns, newest first: brand name,
+    coordinated events flagged), and the largest copy-paste campaigns (most authors, then newest): brand name,
     first seen, last seen, authors, events, sample text."""
     kinds = rows(
         con,
@@ -50,6 +50,6 @@ def dedup_summary(con, dialect: Dialect, campaigns: int = 5) -> tuple[list[tuple
         dialect,
         f"""SELECT coalesce(d.name, c.brand), c.first_seen, c.last_seen, c.authors, c.events, c.sample_text
             FROM v_coordinated_campaigns c LEFT JOIN brand_dim d USING (brand)
-            ORDER BY c.first_seen DESC, c.brand LIMIT {int(campaigns)}""",
+            ORDER BY c.authors DESC, c.first_seen DESC, c.brand LIMIT {int(campaigns)}""",
     )
     return [(k, a, int(n)) for k, a, n in kinds], [(b, f, last, int(a), int(n), t) for b, f, last, a, n, t in got]
